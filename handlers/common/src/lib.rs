@@ -1,0 +1,18 @@
+//! What every handler of the app needs, and nothing a single service alone uses:
+//! JSON responses with the CONTRACT's headers, one error → status mapping, the caller's
+//! identity from the API Gateway request context, typed config from the environment and
+//! JSON logging with `tracing`.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod logging;
+pub mod request;
+pub mod response;
+
+pub use config::{ConfigError, env_var};
+pub use error::{ApiError, error_response};
+pub use identity::{Caller, caller};
+pub use request::{BodyError, json_body};
+pub use response::json_response;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project on a fresh machine: installs the tools
+# (scripts/setup.sh), then formatting, clippy, the Rust tests (against moto server),
+# template drift, cfn-lint, `sam validate --lint` and `sam build` of all four services.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+"$root/scripts/setup.sh"
+venv=${VENV:-$root/.venv}
+export PATH="$venv/bin:$PATH"
+export MOTO_SERVER="$venv/bin/moto_server"
+export SAM_CLI_TELEMETRY=0
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "generated/ is up to date with the model"
+cargo run --quiet --locked -p stackgen -- render --check
+
+step "cfn-lint"
+cfn-lint generated/*.yaml
+
+step "sam validate --lint"
+for t in generated/*.yaml; do
+  sam validate --lint --region us-east-1 -t "$t"
+done
+
+step "sam build (x86_64)"
+build_dir="$target_dir/sam-build"
+sam build --template-file generated/template.yaml --build-dir "$build_dir" --parallel=false
+python3 "$root/scripts/check_bootstrap_sizes.py" "$build_dir" 6
+
+echo
+echo "all checks passed"
