@@ -1,0 +1,1 @@
+//! Local runtime for the app (in progress).
