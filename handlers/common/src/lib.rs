@@ -15,4 +15,4 @@ pub use config::{ConfigError, env_var};
 pub use error::{ApiError, error_response};
 pub use identity::{Caller, caller};
 pub use request::{BodyError, json_body};
-pub use response::json_response;
+pub use response::{json_response, json_text_response};

@@ -22,7 +22,19 @@ pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> Response<B
             (500, r#"{"message":"internal error"}"#.to_owned())
         }
     };
-    let mut resp = Response::new(Body::Text(text));
+    json_text_response(status, text)
+}
+
+/// Like [`json_response`], for a body that already is JSON text, sent byte for byte
+/// (e.g. a stored response replayed by an idempotency layer).
+///
+/// ```
+/// let resp = handler_common::json_text_response(200, r#"{"b":1,"a":2}"#.to_owned());
+/// assert_eq!(resp.headers()["content-type"], "application/json");
+/// assert_eq!(resp.body(), &lambda_http::Body::Text(r#"{"b":1,"a":2}"#.into()));
+/// ```
+pub fn json_text_response(status: u16, json_text: String) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(json_text));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
