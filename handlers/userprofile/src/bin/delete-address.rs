@@ -1,0 +1,21 @@
+//! `DeleteAddressFunction`: consumes `address.deleted` events of the address bus.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use userprofile::address::{AddressDeletedDetail, on_address_deleted};
+use userprofile::store::{ADDRESS_TABLE_ENV, AddressTable};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    handler_common::logging::init_tracing();
+    let table_name = handler_common::env_var(ADDRESS_TABLE_ENV)?;
+    let config = aws_config::load_from_env().await;
+    let table = AddressTable::new(aws_sdk_dynamodb::Client::new(&config), table_name);
+    let table = &table;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<AddressDeletedDetail>>| async move {
+            on_address_deleted(table, event.payload).await.map(|_| ())
+        },
+    ))
+    .await
+}

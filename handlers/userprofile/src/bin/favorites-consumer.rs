@@ -1,0 +1,20 @@
+//! `FavoritesConsumerFunction`: consumes batches of the favorites queue and reports
+//! partial batch failures.
+
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use userprofile::favorites::consume_batch;
+use userprofile::store::{FAVORITES_TABLE_ENV, FavoritesTable};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    handler_common::logging::init_tracing();
+    let table_name = handler_common::env_var(FAVORITES_TABLE_ENV)?;
+    let config = aws_config::load_from_env().await;
+    let table = FavoritesTable::new(aws_sdk_dynamodb::Client::new(&config), table_name);
+    let table = &table;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        consume_batch(table, event.payload).await
+    }))
+    .await
+}

@@ -1,0 +1,413 @@
+//! Narrow stores over the Address and Favorites tables.
+//!
+//! Each trait is one function's whole need (and so its IAM policy): the add consumer can
+//! only insert, the edit consumer only update, the list routes only query. The DynamoDB
+//! tables implement them with `serde_dynamo` item mapping; unit tests use in-memory ones.
+//!
+//! Conventions: items are written and read through the serde structs of this module, whose
+//! field names are the table's attribute names (`user_id`, `address_id`, `restaurant_id`,
+//! `line1`, `line2`, `city`, `stateProvince`, `postal`). Every query follows
+//! `LastEvaluatedKey` to the last page, so a user with more than 1 MB of items still gets
+//! all of them. Attribute names always go through expression attribute names, so no
+//! attribute can collide with a DynamoDB reserved word.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::{Deserialize, Serialize};
+use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
+
+use crate::domain::{Address, AddressId, Favorite, RestaurantId, UserId};
+
+/// Environment variable naming the Address table.
+pub const ADDRESS_TABLE_ENV: &str = "ADDRESS_TABLE";
+/// Environment variable naming the Favorites table.
+pub const FAVORITES_TABLE_ENV: &str = "FAVORITES_TABLE";
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A table request failed, or an item did not have the shape this service writes.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB refused or could not answer the request.
+    #[error("dynamodb {operation} on table {table} failed")]
+    Request {
+        /// The API operation, e.g. `PutItem`.
+        operation: &'static str,
+        /// The table's name.
+        table: String,
+        /// The SDK's error.
+        #[source]
+        source: BoxError,
+    },
+    /// An item could not be mapped to or from its DynamoDB form.
+    #[error("an item of table {table} does not map to the service's item type")]
+    Mapping {
+        /// The table's name.
+        table: String,
+        /// The mapping error.
+        #[source]
+        source: serde_dynamo::Error,
+    },
+}
+
+/// What inserting an address did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The address is new.
+    Created,
+    /// An address with this id already existed and was left as it was.
+    AlreadyThere,
+}
+
+/// What an update of an existing address did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updated {
+    /// The address existed and now has the new fields.
+    Updated,
+    /// No such address; nothing was written.
+    Missing,
+}
+
+/// What deleting an address did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    /// The address existed and is gone.
+    Removed,
+    /// There was no such address.
+    Missing,
+}
+
+/// One address as the list route returns it: the id and the five fields, no `user_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedAddress {
+    /// The address's id.
+    pub address_id: AddressId,
+    /// Its fields.
+    #[serde(flatten)]
+    pub address: Address,
+}
+
+/// Creates addresses.
+pub trait InsertAddress {
+    /// Stores `address` as `id` of `user` unless that id already exists (a redelivered
+    /// event must not overwrite an edit made since).
+    fn insert_address(
+        &self,
+        user: &UserId,
+        id: &AddressId,
+        address: &Address,
+    ) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
+}
+
+/// Changes existing addresses, never creating one.
+pub trait UpdateAddress {
+    /// Replaces the five fields of `user`'s address `id` if it exists.
+    fn update_address(
+        &self,
+        user: &UserId,
+        id: &AddressId,
+        address: &Address,
+    ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+}
+
+/// Deletes addresses.
+pub trait RemoveAddress {
+    /// Deletes `user`'s address `id`; a missing one is not an error.
+    fn remove_address(
+        &self,
+        user: &UserId,
+        id: &AddressId,
+    ) -> impl Future<Output = Result<Removed, StoreError>> + Send;
+}
+
+/// Reads a user's addresses.
+pub trait ListAddresses {
+    /// Every address of `user` (all pages), in address id order.
+    fn list_addresses(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<ListedAddress>, StoreError>> + Send;
+}
+
+/// Adds and removes favorites; both are idempotent, so a redelivered message is harmless.
+pub trait ApplyFavorite {
+    /// Marks the restaurant as a favorite of the user (again, if it already is).
+    fn add_favorite(
+        &self,
+        favorite: &Favorite,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Unmarks it (nothing happens if it was not a favorite).
+    fn remove_favorite(
+        &self,
+        favorite: &Favorite,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Reads a user's favorites.
+pub trait ListFavorites {
+    /// Every favorite restaurant of `user` (all pages), in restaurant id order.
+    fn list_favorites(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<RestaurantId>, StoreError>> + Send;
+}
+
+/// The Address table (`user_id`, `address_id`).
+#[derive(Debug, Clone)]
+pub struct AddressTable {
+    client: Client,
+    name: String,
+}
+
+/// The Favorites table (`user_id`, `restaurant_id`).
+#[derive(Debug, Clone)]
+pub struct FavoritesTable {
+    client: Client,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct AddressItem<'a> {
+    user_id: &'a UserId,
+    address_id: &'a AddressId,
+    #[serde(flatten)]
+    address: &'a Address,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FavoriteItem {
+    user_id: UserId,
+    restaurant_id: RestaurantId,
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_owned())
+}
+
+impl AddressTable {
+    /// The table called `name`, reached through `client`.
+    pub fn new(client: Client, name: impl Into<String>) -> AddressTable {
+        AddressTable {
+            client,
+            name: name.into(),
+        }
+    }
+
+    fn request_error(&self, operation: &'static str, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Request {
+            operation,
+            table: self.name.clone(),
+            source: source.into(),
+        }
+    }
+
+    fn key(user: &UserId, id: &AddressId) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("user_id".to_owned(), s(user.as_str())),
+            ("address_id".to_owned(), s(id.as_str())),
+        ])
+    }
+}
+
+impl InsertAddress for AddressTable {
+    async fn insert_address(
+        &self,
+        user: &UserId,
+        id: &AddressId,
+        address: &Address,
+    ) -> Result<Inserted, StoreError> {
+        let item = dynamo::to_item(AddressItem {
+            user_id: user,
+            address_id: id,
+            address,
+        })
+        .map_err(|source| StoreError::Mapping {
+            table: self.name.clone(),
+            source,
+        })?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#address_id)")
+            .expression_attribute_names("#address_id", "address_id")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Inserted::Created),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Inserted::AlreadyThere)
+            }
+            Err(e) => Err(self.request_error("PutItem", e)),
+        }
+    }
+}
+
+impl UpdateAddress for AddressTable {
+    async fn update_address(
+        &self,
+        user: &UserId,
+        id: &AddressId,
+        address: &Address,
+    ) -> Result<Updated, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(user, id)))
+            .update_expression(
+                "SET #line1 = :line1, #line2 = :line2, #city = :city, \
+                 #stateProvince = :stateProvince, #postal = :postal",
+            )
+            // The key attribute exists exactly when the item does: this is what keeps an
+            // edit of a deleted (or never created) address from creating it.
+            .condition_expression("attribute_exists(#address_id)")
+            .expression_attribute_names("#address_id", "address_id")
+            .expression_attribute_names("#line1", "line1")
+            .expression_attribute_names("#line2", "line2")
+            .expression_attribute_names("#city", "city")
+            .expression_attribute_names("#stateProvince", "stateProvince")
+            .expression_attribute_names("#postal", "postal")
+            .expression_attribute_values(":line1", s(address.line1()))
+            .expression_attribute_values(":line2", s(address.line2()))
+            .expression_attribute_values(":city", s(address.city()))
+            .expression_attribute_values(":stateProvince", s(address.state_province()))
+            .expression_attribute_values(":postal", s(address.postal()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Updated::Updated),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Updated::Missing)
+            }
+            Err(e) => Err(self.request_error("UpdateItem", e)),
+        }
+    }
+}
+
+impl RemoveAddress for AddressTable {
+    async fn remove_address(&self, user: &UserId, id: &AddressId) -> Result<Removed, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(user, id)))
+            // Only to tell the log whether there was something to delete.
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| self.request_error("DeleteItem", e))?;
+        Ok(match output.attributes() {
+            Some(old) if !old.is_empty() => Removed::Removed,
+            _ => Removed::Missing,
+        })
+    }
+}
+
+impl ListAddresses for AddressTable {
+    async fn list_addresses(&self, user: &UserId) -> Result<Vec<ListedAddress>, StoreError> {
+        let items = query_all_of_user(&self.client, &self.name, user)
+            .await
+            .map_err(|e| self.request_error("Query", e))?;
+        dynamo::from_items(items).map_err(|source| StoreError::Mapping {
+            table: self.name.clone(),
+            source,
+        })
+    }
+}
+
+impl FavoritesTable {
+    /// The table called `name`, reached through `client`.
+    pub fn new(client: Client, name: impl Into<String>) -> FavoritesTable {
+        FavoritesTable {
+            client,
+            name: name.into(),
+        }
+    }
+
+    fn request_error(&self, operation: &'static str, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Request {
+            operation,
+            table: self.name.clone(),
+            source: source.into(),
+        }
+    }
+}
+
+impl ApplyFavorite for FavoritesTable {
+    async fn add_favorite(&self, favorite: &Favorite) -> Result<(), StoreError> {
+        let item = dynamo::to_item(FavoriteItem {
+            user_id: favorite.user_id.clone(),
+            restaurant_id: favorite.restaurant_id.clone(),
+        })
+        .map_err(|source| StoreError::Mapping {
+            table: self.name.clone(),
+            source,
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| self.request_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn remove_favorite(&self, favorite: &Favorite) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .key("user_id", s(favorite.user_id.as_str()))
+            .key("restaurant_id", s(favorite.restaurant_id.as_str()))
+            .send()
+            .await
+            .map_err(|e| self.request_error("DeleteItem", e))?;
+        Ok(())
+    }
+}
+
+impl ListFavorites for FavoritesTable {
+    async fn list_favorites(&self, user: &UserId) -> Result<Vec<RestaurantId>, StoreError> {
+        let items = query_all_of_user(&self.client, &self.name, user)
+            .await
+            .map_err(|e| self.request_error("Query", e))?;
+        let favorites: Vec<FavoriteItem> =
+            dynamo::from_items(items).map_err(|source| StoreError::Mapping {
+                table: self.name.clone(),
+                source,
+            })?;
+        Ok(favorites.into_iter().map(|f| f.restaurant_id).collect())
+    }
+}
+
+/// Every item of the table whose partition key `user_id` is `user`, following
+/// `LastEvaluatedKey` through all pages.
+async fn query_all_of_user(
+    client: &Client,
+    table: &str,
+    user: &UserId,
+) -> Result<Vec<HashMap<String, AttributeValue>>, BoxError> {
+    let items = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("#user_id = :user_id")
+        .expression_attribute_names("#user_id", "user_id")
+        .expression_attribute_values(":user_id", s(user.as_str()))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await?;
+    Ok(items)
+}
