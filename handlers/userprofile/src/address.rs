@@ -5,8 +5,10 @@
 //! structs: which fields, all strings); an event whose detail lacks a field or carries a
 //! non-string is refused by the Lambda runtime's deserializer. Then `TryFrom` parses the
 //! detail into a command of domain types, refusing blank or oversized ids with an
-//! [`AddressEventError`]. Either way the invocation fails, so EventBridge's retry policy
-//! and the rule target's dead-letter queue apply, and nothing is written.
+//! [`AddressEventError`]. Either way the invocation fails and nothing is written; since
+//! EventBridge invokes the function asynchronously, Lambda retries the event and then
+//! hands it to the function's dead-letter queue (the rule target's own dead-letter queue
+//! only catches events EventBridge could not deliver at all).
 //!
 //! EventBridge delivers at least once. Edit and delete are naturally idempotent; the add
 //! consumer derives the new address's id from the event's id, so a redelivered
