@@ -1,0 +1,282 @@
+//! The users service's domain types: what a user id is, what a valid request body is, and
+//! what a stored user looks like.
+//!
+//! Parse, don't validate: request bodies and path parameters become these types once, at
+//! the edge, and everything behind that (routes, store) accepts only the parsed types.
+//! A user is a free-form JSON object (the API stores whatever fields the client sends)
+//! with three guaranteed fields: `userid`, `name` and `timestamp`.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Why a request body or path parameter is not acceptable; the message is shown to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(String);
+
+impl ValidationError {
+    fn new(message: impl Into<String>) -> Self {
+        ValidationError(message.into())
+    }
+}
+
+/// Longest user id accepted, in bytes; DynamoDB allows 2048 for a partition key, and no
+/// honest client needs more than a few dozen.
+const MAX_USER_ID_LEN: usize = 256;
+
+/// A user's id (the table's partition key `userid`): non-empty, at most 256 bytes, no
+/// control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Parses a user id from a path parameter or body field.
+    ///
+    /// ```
+    /// assert!(users::domain::UserId::parse("abc-123").is_ok());
+    /// assert!(users::domain::UserId::parse("").is_err());
+    /// ```
+    pub fn parse(raw: impl Into<String>) -> Result<UserId, ValidationError> {
+        let raw = raw.into();
+        if raw.trim().is_empty() {
+            return Err(ValidationError::new("userid must be a non-empty string"));
+        }
+        if raw.len() > MAX_USER_ID_LEN {
+            return Err(ValidationError::new(format!(
+                "userid must be at most {MAX_USER_ID_LEN} bytes"
+            )));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "userid must not contain control characters",
+            ));
+        }
+        Ok(UserId(raw))
+    }
+
+    /// A fresh random id (UUID v4), for users created without one.
+    pub fn generate() -> UserId {
+        UserId(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A valid POST/PUT body: a JSON object with a non-blank string `name`, an optional string
+/// `userid`, and any other fields, whose numbers all fit a DynamoDB number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInput {
+    fields: Map<String, Value>,
+    userid: Option<UserId>,
+}
+
+impl UserInput {
+    /// The `userid` the client chose, if any.
+    pub fn userid(&self) -> Option<&UserId> {
+        self.userid.as_ref()
+    }
+}
+
+impl TryFrom<Value> for UserInput {
+    type Error = ValidationError;
+
+    fn try_from(body: Value) -> Result<Self, Self::Error> {
+        let Value::Object(fields) = body else {
+            return Err(ValidationError::new("request body must be a JSON object"));
+        };
+        match fields.get("name") {
+            None => return Err(ValidationError::new("name is required")),
+            Some(Value::String(name)) if name.trim().is_empty() => {
+                return Err(ValidationError::new("name must not be empty"));
+            }
+            Some(Value::String(_)) => {}
+            Some(_) => return Err(ValidationError::new("name must be a string")),
+        }
+        let userid = match fields.get("userid") {
+            None => None,
+            Some(Value::String(id)) => Some(UserId::parse(id.clone())?),
+            Some(_) => return Err(ValidationError::new("userid must be a string")),
+        };
+        for (key, value) in &fields {
+            check_numbers(key, value)?;
+        }
+        Ok(UserInput { fields, userid })
+    }
+}
+
+/// Rejects numbers a DynamoDB item cannot hold as a number, so a bad body is a 400 and
+/// never a failed write. Numbers are stored through `f64` when they are not integers
+/// (see `store`), so they must at least be finite there.
+fn check_numbers(path: &str, value: &Value) -> Result<(), ValidationError> {
+    match value {
+        Value::Number(n) => {
+            let fits = n.is_i64() || n.is_u64() || n.as_f64().is_some_and(f64::is_finite);
+            if fits {
+                Ok(())
+            } else {
+                Err(ValidationError::new(format!(
+                    "{path}: number {n} is out of range"
+                )))
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_numbers(&format!("{path}[{i}]"), v)),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| check_numbers(&format!("{path}.{k}"), v)),
+        _ => Ok(()),
+    }
+}
+
+/// A user as stored and returned: the client's fields plus `userid` and `timestamp`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct User {
+    fields: Map<String, Value>,
+    #[serde(skip)]
+    id: UserId,
+}
+
+impl User {
+    /// Builds the item to store from a parsed body: `userid` is `id`, `timestamp` is `at`.
+    pub fn new(input: UserInput, id: UserId, at: OffsetDateTime) -> User {
+        let mut fields = input.fields;
+        fields.insert("userid".to_owned(), Value::String(id.0.clone()));
+        fields.insert("timestamp".to_owned(), Value::String(timestamp(at)));
+        User { fields, id }
+    }
+
+    /// Reads back an item of the table, which must carry a valid string `userid`.
+    pub fn from_stored(fields: Map<String, Value>) -> Result<User, ValidationError> {
+        let id = match fields.get("userid") {
+            Some(Value::String(id)) => UserId::parse(id.clone())?,
+            _ => return Err(ValidationError::new("stored item has no string userid")),
+        };
+        Ok(User { fields, id })
+    }
+
+    /// The user's id.
+    pub fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    /// The user's fields, `userid` and `timestamp` included.
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+}
+
+/// `at` in UTC, RFC 3339, to the second (e.g. `2025-01-31T12:00:00Z`).
+fn timestamp(at: OffsetDateTime) -> String {
+    let at = at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(at);
+    // Formatting a UTC date-time between years 0 and 9999 as RFC 3339 cannot fail.
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    fn parse(v: Value) -> Result<UserInput, String> {
+        UserInput::try_from(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_body_with_a_string_name_is_accepted_with_its_other_fields() {
+        let input = parse(json!({"name": "Ann", "age": 30, "tags": ["a"]})).unwrap();
+        assert_eq!(input.userid(), None);
+        let user = User::new(
+            input,
+            UserId::parse("u1").unwrap(),
+            datetime!(2025-01-31 12:00:00.5 UTC),
+        );
+        assert_eq!(
+            serde_json::to_value(&user).unwrap(),
+            json!({"name": "Ann", "age": 30, "tags": ["a"], "userid": "u1",
+                   "timestamp": "2025-01-31T12:00:00Z"})
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_rejected() {
+        for body in [json!([]), json!("Ann"), json!(1), json!(null)] {
+            assert_eq!(
+                parse(body).unwrap_err(),
+                "request body must be a JSON object"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_without_a_string_name_is_rejected_naming_the_problem() {
+        assert_eq!(parse(json!({})).unwrap_err(), "name is required");
+        assert_eq!(
+            parse(json!({"name": 1})).unwrap_err(),
+            "name must be a string"
+        );
+        assert_eq!(
+            parse(json!({"name": null})).unwrap_err(),
+            "name must be a string"
+        );
+        assert_eq!(
+            parse(json!({"name": " "})).unwrap_err(),
+            "name must not be empty"
+        );
+    }
+
+    #[test]
+    fn a_given_userid_is_kept_and_must_be_a_non_empty_string() {
+        let input = parse(json!({"name": "Ann", "userid": "u-7"})).unwrap();
+        assert_eq!(input.userid().map(UserId::as_str), Some("u-7"));
+        assert_eq!(
+            parse(json!({"name": "Ann", "userid": 7})).unwrap_err(),
+            "userid must be a string"
+        );
+        assert_eq!(
+            parse(json!({"name": "Ann", "userid": ""})).unwrap_err(),
+            "userid must be a non-empty string"
+        );
+    }
+
+    #[test]
+    fn numbers_a_table_cannot_hold_are_rejected() {
+        let body: Value = serde_json::from_str(r#"{"name":"Ann","x":{"y":[1e400]}}"#).unwrap();
+        assert_eq!(
+            parse(body).unwrap_err(),
+            "x.y[0]: number 1e+400 is out of range"
+        );
+    }
+
+    #[test]
+    fn user_ids_are_bounded() {
+        assert!(UserId::parse("x".repeat(256)).is_ok());
+        assert!(UserId::parse("x".repeat(257)).is_err());
+        assert!(UserId::parse("a\nb").is_err());
+        assert!(UserId::parse("   ").is_err());
+    }
+
+    #[test]
+    fn the_timestamp_is_utc_rfc3339_whatever_the_offset() {
+        let at = datetime!(2025-01-31 14:00:00 +02:00);
+        assert_eq!(timestamp(at), "2025-01-31T12:00:00Z");
+    }
+}

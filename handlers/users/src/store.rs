@@ -1,0 +1,256 @@
+//! Where users live: the narrow store the routes need, and its DynamoDB implementation.
+//!
+//! Items are mapped with `serde_dynamo`. The workspace builds `serde_json` with
+//! `arbitrary_precision`, whose numbers serialize as a private one-field struct that
+//! `serde_dynamo` would store as a map; [`DynamoJson`] writes them as DynamoDB numbers
+//! instead (integers exactly, other numbers as their shortest `f64` form).
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Map, Value};
+
+use crate::domain::{User, UserId};
+
+/// A storage operation failed; never the client's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB answered with an error (or could not be reached).
+    #[error("dynamodb {operation} on table {table} failed")]
+    Dynamo {
+        /// The API call, e.g. `Scan`.
+        operation: &'static str,
+        /// The table's name.
+        table: String,
+        /// The SDK's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An item could not be mapped to or from a user.
+    #[error("item mapping failed")]
+    Mapping(#[from] serde_dynamo::Error),
+    /// An item of the table is not a user (no string `userid`).
+    #[error("stored item is not a user")]
+    NotAUser(#[from] crate::domain::ValidationError),
+}
+
+/// What the users function needs from storage, and nothing more.
+pub trait UserStore: Sync {
+    /// Every user of the table, all pages.
+    fn list(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+    /// The user with `id`, if there is one.
+    fn get(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// Stores `user` under its `userid`, replacing any item with that key.
+    fn put(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes the user with `id`; removing an absent user is not an error.
+    fn delete(&self, id: &UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The users table in DynamoDB (partition key `userid`).
+#[derive(Debug, Clone)]
+pub struct DynamoUserStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoUserStore {
+    /// A store over `table`, using a client built once at init.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoUserStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn failed<E>(&self, operation: &'static str) -> impl FnOnce(E) -> StoreError + '_
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        move |e| StoreError::Dynamo {
+            operation,
+            table: self.table.clone(),
+            source: Box::new(e),
+        }
+    }
+
+    fn key(id: &UserId) -> HashMap<String, AttributeValue> {
+        HashMap::from([(
+            "userid".to_owned(),
+            AttributeValue::S(id.as_str().to_owned()),
+        )])
+    }
+}
+
+fn to_user(item: HashMap<String, AttributeValue>) -> Result<User, StoreError> {
+    let fields: Map<String, Value> = serde_dynamo::from_item(item)?;
+    Ok(User::from_stored(fields)?)
+}
+
+impl UserStore for DynamoUserStore {
+    async fn list(&self) -> Result<Vec<User>, StoreError> {
+        // A Scan page stops at 1 MB; the paginator follows LastEvaluatedKey to the end.
+        let items: Vec<HashMap<String, AttributeValue>> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(self.failed("Scan"))?;
+        items.into_iter().map(to_user).collect()
+    }
+
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(id)))
+            // A GET right after a PUT must see it.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(self.failed("GetItem"))?;
+        out.item.map(to_user).transpose()
+    }
+
+    async fn put(&self, user: &User) -> Result<(), StoreError> {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(DynamoJson(&Value::Object(user.fields().clone())))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(self.failed("PutItem"))?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: &UserId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(id)))
+            .send()
+            .await
+            .map_err(self.failed("DeleteItem"))?;
+        Ok(())
+    }
+}
+
+/// Serializes a JSON value so that `serde_dynamo` stores its numbers as DynamoDB numbers.
+pub struct DynamoJson<'a>(pub &'a Value);
+
+impl Serialize for DynamoJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    serializer.serialize_i64(i)
+                } else if let Some(u) = n.as_u64() {
+                    serializer.serialize_u64(u)
+                } else {
+                    // Finite by construction (`UserInput` rejects the rest).
+                    serializer.serialize_f64(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&DynamoJson(item))?;
+                }
+                seq.end()
+            }
+            Value::Object(fields) => {
+                let mut map = serializer.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, &DynamoJson(v))?;
+                }
+                map.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// An in-memory store for tests of the routes.
+#[cfg(test)]
+pub(crate) mod memory {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Users in a map; `fail` makes every call fail, to test the 500 path.
+    #[derive(Default)]
+    pub struct MemoryStore {
+        pub users: Mutex<BTreeMap<UserId, User>>,
+        pub fail: bool,
+    }
+
+    impl MemoryStore {
+        fn check(&self) -> Result<(), StoreError> {
+            if self.fail {
+                return Err(StoreError::Dynamo {
+                    operation: "Test",
+                    table: "users".into(),
+                    source: "injected failure".into(),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    impl UserStore for MemoryStore {
+        async fn list(&self) -> Result<Vec<User>, StoreError> {
+            self.check()?;
+            Ok(self.users.lock().unwrap().values().cloned().collect())
+        }
+        async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+            self.check()?;
+            Ok(self.users.lock().unwrap().get(id).cloned())
+        }
+        async fn put(&self, user: &User) -> Result<(), StoreError> {
+            self.check()?;
+            self.users
+                .lock()
+                .unwrap()
+                .insert(user.id().clone(), user.clone());
+            Ok(())
+        }
+        async fn delete(&self, id: &UserId) -> Result<(), StoreError> {
+            self.check()?;
+            self.users.lock().unwrap().remove(id);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_stored_as_dynamodb_numbers_and_read_back_exactly() {
+        let body: Value = serde_json::from_str(
+            r#"{"a":19.97,"b":-3,"c":18446744073709551615,"d":[0.1,{"e":2}]}"#,
+        )
+        .unwrap();
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(DynamoJson(&body)).unwrap();
+        assert_eq!(item["a"], AttributeValue::N("19.97".into()));
+        assert_eq!(item["b"], AttributeValue::N("-3".into()));
+        assert_eq!(item["c"], AttributeValue::N("18446744073709551615".into()));
+        let AttributeValue::L(list) = &item["d"] else {
+            panic!("expected a list: {:?}", item["d"]);
+        };
+        assert_eq!(list[0], AttributeValue::N("0.1".into()));
+        let back: Value = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.to_string(), body.to_string());
+    }
+}
