@@ -1,0 +1,991 @@
+//! Checks on the raw model, and the checked model that rendering consumes.
+//!
+//! [`check`] runs every rule over every service and returns all findings (it never stops at
+//! the first). [`Checked::new`] only succeeds when there are none, so a [`Checked`] model
+//! has every reference resolved: a name used as a table is a table of the service or an
+//! import of another service's table, and so on. Render and local runs rely on that.
+//!
+//! Rules, each with its own failing fixture under `stackgen/tests/fixtures/`:
+//! duplicate names (resources in a service, services, routes); undefined references
+//! (resources, services, outputs, authorizers, models); references to the wrong kind of
+//! resource; permissions whose access does not fit the resource; event patterns and JSON
+//! Schemas that AWS would reject; values out of AWS's ranges; and cycles between services.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use crate::diag::{self, Diagnostic};
+use crate::model::{
+    Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue, Route, ServiceFile,
+    Sp, ValueSource,
+};
+
+/// What a name in a service stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// A stack parameter.
+    Parameter,
+    /// An import (a stack parameter filled from another service's output).
+    Import,
+    /// A DynamoDB table.
+    Table,
+    /// A Cognito user pool.
+    UserPool,
+    /// A Cognito app client.
+    UserPoolClient,
+    /// A Cognito group.
+    UserPoolGroup,
+    /// An SQS queue.
+    Queue,
+    /// An EventBridge bus.
+    Bus,
+    /// A Lambda function.
+    Function,
+    /// An EventBridge rule.
+    Rule,
+    /// A REST API.
+    Api,
+    /// The alarms' SNS topic.
+    Topic,
+}
+
+impl Kind {
+    /// The name used in messages (`table`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Parameter => "parameter",
+            Kind::Import => "import",
+            Kind::Table => "table",
+            Kind::UserPool => "user pool",
+            Kind::UserPoolClient => "user pool client",
+            Kind::UserPoolGroup => "user pool group",
+            Kind::Queue => "queue",
+            Kind::Bus => "bus",
+            Kind::Function => "function",
+            Kind::Rule => "rule",
+            Kind::Api => "api",
+            Kind::Topic => "topic",
+        }
+    }
+
+    fn plural(self) -> String {
+        match self {
+            Kind::Bus => "buses".into(),
+            k => format!("{}s", k.noun()),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.noun())
+    }
+}
+
+/// Which value of a resource an output or import carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Attr {
+    /// Its main value (name, URL or id).
+    Ref,
+    /// Its ARN.
+    Arn,
+    /// An API's base URL.
+    Endpoint,
+}
+
+impl Attr {
+    fn describe(self, kind: Kind) -> String {
+        match self {
+            Attr::Ref => match kind {
+                Kind::Queue => "a queue's URL".into(),
+                Kind::UserPool | Kind::UserPoolClient => format!("a {kind}'s id"),
+                Kind::Parameter | Kind::Import => format!("a {kind}'s value"),
+                k => format!("a {k}'s name"),
+            },
+            Attr::Arn => format!("a {kind}'s ARN"),
+            Attr::Endpoint => "an API's endpoint URL".into(),
+        }
+    }
+}
+
+/// A name as declared in a service.
+#[derive(Clone, Copy, Debug)]
+pub struct Symbol {
+    /// What it is.
+    pub kind: Kind,
+    /// Where it is declared.
+    pub loc: Loc,
+}
+
+/// What an import resolves to.
+#[derive(Clone, Debug)]
+pub struct ImportTarget {
+    /// The exporting service.
+    pub service: String,
+    /// The output's name.
+    pub output: String,
+    /// What the output carries: the kind of resource it refers to and which of its values.
+    pub kind: Kind,
+    /// Which value.
+    pub attr: Attr,
+}
+
+/// How a reference resolved.
+#[derive(Clone, Debug)]
+pub enum Resolved {
+    /// A resource of this service.
+    Local(Kind),
+    /// A value from another service, passed in as a stack parameter.
+    Imported(ImportTarget),
+}
+
+/// The names of one service.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Every declared name.
+    pub symbols: BTreeMap<String, Symbol>,
+    /// Imports and what they point at (only those that resolved).
+    pub imports: BTreeMap<String, ImportTarget>,
+}
+
+impl Scope {
+    /// How `name` resolves; `None` when it is not declared.
+    pub fn resolve(&self, name: &str) -> Option<Resolved> {
+        if let Some(target) = self.imports.get(name) {
+            return Some(Resolved::Imported(target.clone()));
+        }
+        self.symbols.get(name).map(|s| Resolved::Local(s.kind))
+    }
+
+    fn names_of(&self, kind: Kind) -> Vec<&str> {
+        self.symbols
+            .iter()
+            .filter(|(_, s)| s.kind == kind)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+}
+
+/// A model that passed every check: rendering and local runs consume this.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The raw model.
+    pub model: Model,
+    /// One scope per service, in the order of `model.services`.
+    pub scopes: Vec<Scope>,
+    /// Service names in dependency order (a service comes after those it imports from).
+    pub order: Vec<usize>,
+}
+
+impl Checked {
+    /// Runs the checks; the checked model when there are no findings, else all findings sorted.
+    pub fn new(model: Model) -> Result<Self, Vec<Diagnostic>> {
+        let mut diags = Vec::new();
+        let (scopes, order) = run(&model, &mut diags);
+        if diags.is_empty() {
+            Ok(Self { model, scopes, order })
+        } else {
+            diag::sort(&mut diags);
+            Err(diags)
+        }
+    }
+
+    /// The scope of the service at `index` in `model.services`.
+    pub fn scope(&self, index: usize) -> &Scope {
+        &self.scopes[index]
+    }
+}
+
+/// Every finding in the model, sorted by file and position.
+pub fn check(model: &Model) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    run(model, &mut diags);
+    diag::sort(&mut diags);
+    diags
+}
+
+fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
+    check_app(model, diags);
+    let mut service_index: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, s) in model.services.iter().enumerate() {
+        let name = s.file.service.as_str().to_string();
+        if let Some(&first) = service_index.get(&name) {
+            diags.push(Diagnostic::new(
+                &s.path,
+                s.file.service.loc,
+                format!("duplicate service `{name}`"),
+                Some(format!("it is already declared in {}", model.services[first].path.display())),
+            ));
+        } else {
+            service_index.insert(name, i);
+        }
+    }
+    let mut scopes: Vec<Scope> = model
+        .services
+        .iter()
+        .map(|s| declare(&s.path, &s.file, diags))
+        .collect();
+    for (i, s) in model.services.iter().enumerate() {
+        let imports = resolve_imports(model, &service_index, &scopes, i, diags);
+        scopes[i].imports = imports;
+        let _ = s;
+    }
+    for (i, s) in model.services.iter().enumerate() {
+        let cx = Cx {
+            file: &s.path,
+            svc: &s.file,
+            scope: &scopes[i],
+            defaults: &model.app.file.defaults,
+            diags: &mut *diags,
+        };
+        cx.check_service();
+    }
+    let order = dependency_order(model, &service_index, diags);
+    (scopes, order)
+}
+
+fn range(file: &Path, value: &Sp<u32>, min: u32, max: u32, what: &str, diags: &mut Vec<Diagnostic>) {
+    if !(min..=max).contains(&value.value) {
+        diags.push(Diagnostic::new(
+            file,
+            value.loc,
+            format!("{what} {} is out of range", value.value),
+            Some(format!("use a value from {min} to {max}")),
+        ));
+    }
+}
+
+const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+fn check_app(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let d = &model.app.file.defaults;
+    let file = &model.app.path;
+    range(file, &d.memory_mb, 128, 10240, "memory_mb", diags);
+    range(file, &d.timeout_seconds, 1, 900, "timeout_seconds", diags);
+    if !LOG_RETENTION_DAYS.contains(&d.log_retention_days.value) {
+        diags.push(Diagnostic::new(
+            file,
+            d.log_retention_days.loc,
+            format!("log_retention_days {} is not a retention CloudWatch Logs offers", d.log_retention_days.value),
+            Some(format!("use one of {LOG_RETENTION_DAYS:?}")),
+        ));
+    }
+}
+
+/// Collects the names a service declares and reports duplicates.
+fn declare(file: &Path, svc: &ServiceFile, diags: &mut Vec<Diagnostic>) -> Scope {
+    let mut scope = Scope::default();
+    let mut add = |name: &Sp<Name>, kind: Kind| {
+        if let Some(first) = scope.symbols.get(name.as_str()) {
+            diags.push(Diagnostic::new(
+                file,
+                name.loc,
+                format!(
+                    "duplicate name `{name}`: already declared as a {} at line {}",
+                    first.kind, first.loc.line
+                ),
+                Some("names become CloudFormation logical ids, so they must be unique in a service".into()),
+            ));
+        } else {
+            scope.symbols.insert(name.as_str().to_string(), Symbol { kind, loc: name.loc });
+        }
+    };
+    svc.parameters.keys().for_each(|n| add(n, Kind::Parameter));
+    svc.imports.keys().for_each(|n| add(n, Kind::Import));
+    svc.tables.keys().for_each(|n| add(n, Kind::Table));
+    for (n, pool) in &svc.user_pools {
+        add(n, Kind::UserPool);
+        add(&pool.client, Kind::UserPoolClient);
+        pool.groups.keys().for_each(|g| add(g, Kind::UserPoolGroup));
+    }
+    svc.queues.keys().for_each(|n| add(n, Kind::Queue));
+    svc.buses.keys().for_each(|n| add(n, Kind::Bus));
+    svc.functions.keys().for_each(|n| add(n, Kind::Function));
+    svc.rules.keys().for_each(|n| add(n, Kind::Rule));
+    svc.apis.keys().for_each(|n| add(n, Kind::Api));
+    if let Some(alarms) = &svc.alarms {
+        add(&alarms.topic, Kind::Topic);
+    }
+    scope
+}
+
+/// The kind and value an output carries, when its reference resolves locally.
+fn output_target(scope: &Scope, value: &OutputValue) -> Option<(Kind, Attr)> {
+    let (name, attr) = match value {
+        OutputValue::Ref(n) => (n, Attr::Ref),
+        OutputValue::Arn(n) => (n, Attr::Arn),
+        OutputValue::Endpoint(n) => (n, Attr::Endpoint),
+    };
+    match scope.resolve(name.as_str())? {
+        Resolved::Local(kind) => Some((kind, attr)),
+        // Re-exporting an import passes its value on unchanged.
+        Resolved::Imported(t) if attr == Attr::Ref => Some((t.kind, t.attr)),
+        Resolved::Imported(_) => None,
+    }
+}
+
+fn resolve_imports(
+    model: &Model,
+    services: &BTreeMap<String, usize>,
+    scopes: &[Scope],
+    me: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, ImportTarget> {
+    let src = &model.services[me];
+    let mut out = BTreeMap::new();
+    for (name, import) in &src.file.imports {
+        let Some(&other) = services.get(import.service.as_str()) else {
+            diags.push(Diagnostic::new(
+                &src.path,
+                import.service.loc,
+                format!("import `{name}` refers to undefined service `{}`", import.service),
+                Some(format!("declared services: {}", services.keys().cloned().collect::<Vec<_>>().join(", "))),
+            ));
+            continue;
+        };
+        if other == me {
+            diags.push(Diagnostic::new(
+                &src.path,
+                import.service.loc,
+                format!("import `{name}` refers to its own service `{}`", import.service),
+                Some("refer to the resource directly instead".into()),
+            ));
+            continue;
+        }
+        let exporter = &model.services[other].file;
+        let Some((_, output)) = exporter.outputs.iter().find(|(n, _)| n.as_str() == import.output.as_str()) else {
+            let names: Vec<&str> = exporter.outputs.keys().map(|n| n.as_str()).collect();
+            diags.push(Diagnostic::new(
+                &src.path,
+                import.output.loc,
+                format!("service `{}` has no output `{}`", import.service, import.output),
+                Some(format!("its outputs: {}", list(&names))),
+            ));
+            continue;
+        };
+        // An output whose own reference is broken is reported in its own file.
+        if let Some((kind, attr)) = output_target(&scopes[other], &output.value) {
+            out.insert(
+                name.as_str().to_string(),
+                ImportTarget {
+                    service: import.service.as_str().to_string(),
+                    output: import.output.as_str().to_string(),
+                    kind,
+                    attr,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Orders services so that each comes after the services it imports from; reports cycles.
+fn dependency_order(model: &Model, services: &BTreeMap<String, usize>, diags: &mut Vec<Diagnostic>) -> Vec<usize> {
+    let deps: Vec<BTreeSet<usize>> = model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.file
+                .imports
+                .values()
+                .filter_map(|imp| services.get(imp.service.as_str()).copied())
+                .filter(|&j| j != i)
+                .collect()
+        })
+        .collect();
+    // 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state = vec![0u8; deps.len()];
+    let mut order = Vec::new();
+    let mut reported = BTreeSet::new();
+    fn visit(
+        i: usize,
+        deps: &[BTreeSet<usize>],
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+        cycles: &mut Vec<Vec<usize>>,
+    ) {
+        state[i] = 1;
+        path.push(i);
+        for &j in &deps[i] {
+            match state[j] {
+                0 => visit(j, deps, state, path, order, cycles),
+                1 => {
+                    let start = path.iter().position(|&p| p == j).unwrap_or(0);
+                    cycles.push(path[start..].to_vec());
+                }
+                _ => {}
+            }
+        }
+        path.pop();
+        state[i] = 2;
+        order.push(i);
+    }
+    let mut cycles = Vec::new();
+    for i in 0..deps.len() {
+        if state[i] == 0 {
+            visit(i, &deps, &mut state, &mut Vec::new(), &mut order, &mut cycles);
+        }
+    }
+    for cycle in cycles {
+        let mut key = cycle.clone();
+        key.sort();
+        if !reported.insert(key) {
+            continue;
+        }
+        // `cycle` is [a, b, .., z]: a imports from b, .., z imports from a. Report it at z's
+        // import of a, the one that closes the loop.
+        let first = cycle[0];
+        let last = cycle[cycle.len() - 1];
+        let name = |i: usize| model.services[i].file.service.as_str();
+        let chain: Vec<&str> = std::iter::once(last)
+            .chain(cycle[..cycle.len() - 1].iter().copied())
+            .chain(std::iter::once(last))
+            .map(name)
+            .collect();
+        let src = &model.services[last];
+        let loc = src
+            .file
+            .imports
+            .values()
+            .find(|imp| imp.service.as_str() == name(first))
+            .map(|imp| imp.service.loc)
+            .unwrap_or(src.file.service.loc);
+        diags.push(Diagnostic::new(
+            &src.path,
+            loc,
+            format!("cycle in cross-service references: {}", chain.join(" -> ")),
+            Some("services deploy in dependency order, so imports must not loop; move the shared resource into one service".into()),
+        ));
+    }
+    order
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+/// Context for checking one service.
+struct Cx<'a> {
+    file: &'a Path,
+    svc: &'a ServiceFile,
+    scope: &'a Scope,
+    defaults: &'a crate::model::Defaults,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn error(&mut self, loc: Loc, message: String, help: Option<String>) {
+        self.diags.push(Diagnostic::new(self.file, loc, message, help));
+    }
+
+    /// Checks that `name` is a local resource of `kind`, or (when `import` allows it) an
+    /// import of such a resource's `attr`. `what` names the use in messages.
+    fn expect(&mut self, name: &Sp<Name>, kind: Kind, import: Option<Attr>, what: &str) -> bool {
+        let declared = self.scope.names_of(kind);
+        match self.scope.resolve(name.as_str()) {
+            None => {
+                self.error(
+                    name.loc,
+                    format!("{what} refers to undefined {kind} `{name}`"),
+                    Some(format!("declared {}: {}", kind.plural(), list(&declared))),
+                );
+                false
+            }
+            Some(Resolved::Local(k)) if k == kind => true,
+            Some(Resolved::Local(k)) => {
+                self.error(
+                    name.loc,
+                    format!("{what} refers to `{name}`, which is a {k}, not a {kind}"),
+                    Some(format!("declared {}: {}", kind.plural(), list(&declared))),
+                );
+                false
+            }
+            Some(Resolved::Imported(t)) => match import {
+                Some(attr) if t.kind == kind && t.attr == attr => true,
+                Some(attr) => {
+                    self.error(
+                        name.loc,
+                        format!(
+                            "{what} needs {}, but import `{name}` carries {} (output `{}` of service `{}`)",
+                            attr.describe(kind),
+                            t.attr.describe(t.kind),
+                            t.output,
+                            t.service
+                        ),
+                        None,
+                    );
+                    false
+                }
+                None => {
+                    self.error(
+                        name.loc,
+                        format!("{what} must be a {kind} of this service; `{name}` is an import"),
+                        Some(format!("declared {}: {}", kind.plural(), list(&declared))),
+                    );
+                    false
+                }
+            },
+        }
+    }
+
+    fn check_service(mut self) {
+        let svc = self.svc;
+        if svc.user_pools.len() > 1 {
+            if let Some((n, _)) = svc.user_pools.iter().nth(1) {
+                self.error(n.loc, "a service declares at most one user pool".into(), None);
+            }
+        }
+        for (name, f) in &svc.functions {
+            self.check_function(name, f);
+        }
+        for (name, q) in &svc.queues {
+            if let Some(v) = &q.visibility_timeout_seconds {
+                range(self.file, v, 0, 43200, "visibility_timeout_seconds", self.diags);
+            }
+            if let Some(dl) = &q.dead_letter {
+                if dl.queue.value == name.value {
+                    self.error(dl.queue.loc, format!("queue `{name}` cannot be its own dead-letter queue"), None);
+                } else {
+                    self.expect(&dl.queue, Kind::Queue, None, &format!("dead-letter queue of `{name}`"));
+                }
+                range(self.file, &dl.max_receive_count, 1, 1000, "max_receive_count", self.diags);
+            }
+        }
+        for (name, rule) in &svc.rules {
+            let what = format!("rule `{name}`");
+            self.expect(&rule.bus, Kind::Bus, Some(Attr::Ref), &what);
+            self.expect(&rule.target, Kind::Function, None, &format!("target of {what}"));
+            if let Some(q) = &rule.dead_letter_queue {
+                self.expect(q, Kind::Queue, None, &format!("dead-letter queue of {what}"));
+            }
+            if let Some(r) = &rule.retry {
+                range(self.file, &r.max_attempts, 0, 185, "max_attempts", self.diags);
+                range(self.file, &r.max_event_age_seconds, 60, 86400, "max_event_age_seconds", self.diags);
+            }
+            if let Err(why) = check_event_pattern(&rule.pattern) {
+                self.error(
+                    rule.pattern.loc,
+                    format!("invalid event pattern in rule `{name}`: {why}"),
+                    Some("each field maps to an array of values or matchers (prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard, cidr), or to a nested object".into()),
+                );
+            }
+        }
+        for (name, api) in &svc.apis {
+            self.check_api(name, api);
+        }
+        if let Some(alarms) = &svc.alarms {
+            for api in &alarms.apis {
+                self.expect(api, Kind::Api, None, "alarm");
+            }
+            for f in &alarms.functions {
+                self.expect(f, Kind::Function, None, "alarm");
+            }
+        }
+        for (name, out) in &svc.outputs {
+            let what = format!("output `{name}`");
+            match &out.value.value {
+                OutputValue::Ref(n) => {
+                    let ok = [
+                        Kind::Table,
+                        Kind::Queue,
+                        Kind::Bus,
+                        Kind::UserPool,
+                        Kind::UserPoolClient,
+                        Kind::UserPoolGroup,
+                        Kind::Parameter,
+                        Kind::Import,
+                    ];
+                    self.expect_one_of(n, &ok, &what, "ref");
+                }
+                OutputValue::Arn(n) => {
+                    let ok = [Kind::Table, Kind::Queue, Kind::Bus, Kind::UserPool, Kind::Function, Kind::Topic];
+                    self.expect_one_of(n, &ok, &what, "arn");
+                }
+                OutputValue::Endpoint(n) => {
+                    self.expect(n, Kind::Api, None, &what);
+                }
+            }
+        }
+        for (name, p) in &svc.parameters {
+            let fits = match p.kind {
+                crate::model::ParameterType::String => p.default.is_string(),
+                crate::model::ParameterType::Number => p.default.is_number(),
+            };
+            if !fits {
+                self.error(p.default.loc, format!("default of parameter `{name}` is not a {:?}", p.kind), None);
+            }
+        }
+    }
+
+    fn expect_one_of(&mut self, name: &Sp<Name>, kinds: &[Kind], what: &str, form: &str) {
+        let symbol = self.scope.symbols.get(name.as_str()).copied();
+        match symbol {
+            None => self.error(name.loc, format!("{what} refers to undefined resource `{name}`"), None),
+            Some(s) if kinds.contains(&s.kind) => {}
+            Some(s) => {
+                let nouns: Vec<&str> = kinds.iter().map(|k| k.noun()).collect();
+                self.error(
+                    name.loc,
+                    format!("{what}: `{form}` does not apply to `{name}`, which is a {}", s.kind),
+                    Some(format!("`{form}` applies to a {}", nouns.join(", "))),
+                );
+            }
+        }
+    }
+
+    fn check_function(&mut self, name: &Sp<Name>, f: &crate::model::Function) {
+        if let Some(m) = &f.memory_mb {
+            range(self.file, m, 128, 10240, "memory_mb", self.diags);
+        }
+        if let Some(t) = &f.timeout_seconds {
+            range(self.file, t, 1, 900, "timeout_seconds", self.diags);
+        }
+        let timeout = f.timeout_seconds.as_ref().map_or(self.defaults.timeout_seconds.value, |t| t.value);
+        for (var, value) in &f.environment {
+            let what = format!("environment variable `{var}` of `{name}`");
+            match &value.value {
+                EnvValue::Value(_) => true,
+                EnvValue::Table(n) => self.expect(n, Kind::Table, Some(Attr::Ref), &what),
+                EnvValue::Queue(n) => self.expect(n, Kind::Queue, Some(Attr::Ref), &what),
+                EnvValue::Bus(n) => self.expect(n, Kind::Bus, Some(Attr::Ref), &what),
+                EnvValue::UserPool(n) => self.expect(n, Kind::UserPool, Some(Attr::Ref), &what),
+                EnvValue::UserPoolClient(n) => self.expect(n, Kind::UserPoolClient, Some(Attr::Ref), &what),
+                EnvValue::UserPoolGroup(n) => self.expect(n, Kind::UserPoolGroup, Some(Attr::Ref), &what),
+                EnvValue::Parameter(n) => match self.scope.resolve(n.as_str()) {
+                    Some(Resolved::Local(Kind::Parameter)) | Some(Resolved::Imported(_)) => true,
+                    _ => self.expect(n, Kind::Parameter, None, &what),
+                },
+            };
+        }
+        for p in &f.permissions {
+            let what = format!("permission of `{name}`");
+            let given: Vec<(&Sp<Name>, Kind)> = [(&p.table, Kind::Table), (&p.queue, Kind::Queue), (&p.bus, Kind::Bus)]
+                .into_iter()
+                .filter_map(|(n, k)| n.as_ref().map(|n| (n, k)))
+                .collect();
+            let [(target, kind)] = given.as_slice() else {
+                self.error(
+                    p.access.loc,
+                    format!("{what} must name exactly one of `table`, `queue`, `bus` (it names {})", given.len()),
+                    None,
+                );
+                continue;
+            };
+            let allowed: &[Access] = match kind {
+                Kind::Table => &[Access::Read, Access::Write, Access::Crud],
+                Kind::Queue => &[Access::Send, Access::Poll],
+                _ => &[Access::PutEvents],
+            };
+            if !allowed.contains(&p.access.value) {
+                let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
+                self.error(
+                    p.access.loc,
+                    format!("{what}: access `{}` does not apply to a {kind}", p.access.value.as_str()),
+                    Some(format!("a {kind} permission takes {}", names.join(", "))),
+                );
+            }
+            let import = if *kind == Kind::Queue { None } else { Some(Attr::Ref) };
+            self.expect(target, *kind, import, &what);
+        }
+        for t in &f.triggers {
+            let what = format!("trigger of `{name}`");
+            range(self.file, &t.batch_size, 1, 10000, "batch_size", self.diags);
+            if self.expect(&t.queue, Kind::Queue, None, &what) {
+                let queue = self.svc.queues.iter().find(|(n, _)| n.as_str() == t.queue.as_str());
+                if let Some((qname, q)) = queue {
+                    let vt = q.visibility_timeout_seconds.as_ref().map_or(30, |v| v.value);
+                    if vt < timeout {
+                        self.error(
+                            t.queue.loc,
+                            format!("queue `{qname}` has a visibility timeout of {vt} s, shorter than the {timeout} s timeout of `{name}`"),
+                            Some("Lambda rejects the trigger; raise the queue's visibility_timeout_seconds".into()),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(q) = &f.dead_letter_queue {
+            self.expect(q, Kind::Queue, None, &format!("dead-letter queue of `{name}`"));
+        }
+    }
+
+    fn check_api(&mut self, name: &Sp<Name>, api: &Api) {
+        let authorizers: Vec<&str> = api.authorizers.keys().map(|n| n.as_str()).collect();
+        for (aname, a) in &api.authorizers {
+            let what = format!("authorizer `{aname}`");
+            match a {
+                Authorizer::Token { function, result_ttl_seconds } => {
+                    self.expect(function, Kind::Function, None, &what);
+                    if *result_ttl_seconds > 3600 {
+                        self.error(aname.loc, format!("{what}: result_ttl_seconds must be at most 3600"), None);
+                    }
+                }
+                Authorizer::Cognito { user_pool } => {
+                    self.expect(user_pool, Kind::UserPool, Some(Attr::Arn), &what);
+                }
+            }
+        }
+        if let Some(auth) = &api.auth {
+            if !api.authorizers.keys().any(|k| k.value == auth.value) {
+                self.error(
+                    auth.loc,
+                    format!("api `{name}` uses undefined authorizer `{auth}`"),
+                    Some(format!("authorizers of `{name}`: {}", list(&authorizers))),
+                );
+            }
+        }
+        for (mname, schema) in &api.models {
+            if let Err(why) = check_json_schema(schema) {
+                self.error(
+                    schema.loc,
+                    format!("model `{mname}` is not a valid JSON Schema (draft 4): {why}"),
+                    Some("API Gateway validates request bodies with JSON Schema draft 4".into()),
+                );
+            }
+        }
+        let mut seen: BTreeMap<(crate::model::Method, String), &Sp<crate::model::RouteSpec>> = BTreeMap::new();
+        for route in &api.routes {
+            let key = (route.route.method, route.route.shape());
+            if let Some(first) = seen.get(&key) {
+                self.error(
+                    route.route.loc,
+                    format!(
+                        "duplicate route `{}` in api `{name}`: `{}` at line {} already matches it",
+                        route.route.value, first.value, first.loc.line
+                    ),
+                    None,
+                );
+            } else {
+                seen.insert(key, &route.route);
+            }
+            self.check_route(name, api, route, &authorizers);
+        }
+    }
+
+    fn check_route(&mut self, api_name: &Sp<Name>, api: &Api, route: &Route, authorizers: &[&str]) {
+        let what = format!("route `{}`", route.route.value);
+        let auth: Option<&str> = match &route.auth {
+            Some(a) if a.as_str() == "none" => None,
+            Some(a) => {
+                if !authorizers.contains(&a.as_str()) {
+                    self.error(
+                        a.loc,
+                        format!("{what} uses undefined authorizer `{}`", a.value),
+                        Some(format!("authorizers of `{api_name}`: {}, or `none`", list(authorizers))),
+                    );
+                }
+                Some(a.as_str())
+            }
+            None => api.auth.as_ref().map(|a| a.as_str()),
+        };
+        let schema = route.body.as_ref().and_then(|b| {
+            let found = api.models.iter().find(|(n, _)| n.value == b.value).map(|(_, s)| &s.value);
+            if found.is_none() {
+                let models: Vec<&str> = api.models.keys().map(|n| n.as_str()).collect();
+                self.error(
+                    b.loc,
+                    format!("{what} uses undefined model `{b}`"),
+                    Some(format!("models of `{api_name}`: {}", list(&models))),
+                );
+            }
+            found
+        });
+        let mut sources: Vec<&Sp<ValueSource>> = Vec::new();
+        match &route.integration.value {
+            Integration::Function(f) => {
+                self.expect(f, Kind::Function, None, &what);
+            }
+            Integration::PutEvents(p) => {
+                self.expect(&p.bus, Kind::Bus, None, &what);
+                if p.source.is_empty() || p.detail_type.is_empty() {
+                    self.error(route.integration.loc, format!("{what}: source and detail_type must not be empty"), None);
+                }
+                sources.extend(p.detail.values());
+            }
+            Integration::SendMessage(s) => {
+                self.expect(&s.queue, Kind::Queue, None, &what);
+                sources.push(&s.body);
+                sources.extend(s.attributes.values());
+            }
+        }
+        let params = route.route.params();
+        for src in sources {
+            match &src.value {
+                ValueSource::Caller if auth.is_none() => self.error(
+                    src.loc,
+                    format!("{what} uses `caller`, but the route has no authorizer"),
+                    Some("the caller's identity comes from the authorizer; set `auth` on the route or the api".into()),
+                ),
+                ValueSource::Path(p) if !params.contains(&p.as_str()) => self.error(
+                    src.loc,
+                    format!("{what} has no path parameter `{p}`"),
+                    Some(format!("its path parameters: {}", list(&params))),
+                ),
+                ValueSource::Body(field) => match schema {
+                    None if route.body.is_none() => self.error(
+                        src.loc,
+                        format!("{what} reads body field `{field}` but declares no body model"),
+                        Some("set `body:` to a model that requires the field, so API Gateway checks it".into()),
+                    ),
+                    Some(schema) if !requires_string(schema, field) => self.error(
+                        src.loc,
+                        format!("{what} reads body field `{field}`, which its body model does not require as a string"),
+                        Some("list the field under `required` and give it `type: string` in the model".into()),
+                    ),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether a JSON Schema requires `field` and types it as a string.
+fn requires_string(schema: &Json, field: &str) -> bool {
+    let required = schema
+        .get("required")
+        .and_then(Json::as_array)
+        .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(field)));
+    let typed = schema
+        .get("properties")
+        .and_then(|p| p.get(field))
+        .and_then(|p| p.get("type"))
+        .and_then(Json::as_str)
+        == Some("string");
+    required && typed
+}
+
+/// Checks a request model against the JSON Schema draft 4 meta-schema.
+pub fn check_json_schema(schema: &Json) -> Result<(), String> {
+    if !schema.is_object() {
+        return Err("a schema must be an object".into());
+    }
+    jsonschema::draft4::meta::validate(schema).map_err(|e| {
+        let at = e.instance_path.to_string();
+        if at.is_empty() { e.to_string() } else { format!("at `{at}`: {e}") }
+    })
+}
+
+/// Checks an EventBridge event pattern's structure.
+pub fn check_event_pattern(pattern: &Json) -> Result<(), String> {
+    match pattern {
+        Json::Object(map) if !map.is_empty() => check_pattern_object(map, ""),
+        Json::Object(_) => Err("the pattern is empty".into()),
+        _ => Err("a pattern must be an object".into()),
+    }
+}
+
+fn check_pattern_object(map: &serde_json::Map<String, Json>, path: &str) -> Result<(), String> {
+    for (key, value) in map {
+        let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+        match value {
+            Json::Object(inner) if !inner.is_empty() => check_pattern_object(inner, &here)?,
+            Json::Object(_) => return Err(format!("`{here}` is an empty object")),
+            Json::Array(items) if !items.is_empty() => {
+                for item in items {
+                    check_matcher(item, &here)?;
+                }
+            }
+            Json::Array(_) => return Err(format!("`{here}` has an empty array, which matches nothing")),
+            other => {
+                return Err(format!(
+                    "`{here}` is {other}, but a value must be an array (write `[{other}]`) or an object"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_matcher(item: &Json, path: &str) -> Result<(), String> {
+    let Json::Object(m) = item else {
+        return Ok(());
+    };
+    if m.len() != 1 {
+        return Err(format!("`{path}`: a matcher object has exactly one operator"));
+    }
+    let (op, arg) = m.iter().next().ok_or_else(|| format!("`{path}`: empty matcher"))?;
+    let bad = |what: &str| Err(format!("`{path}`: `{op}` takes {what}"));
+    match op.as_str() {
+        "prefix" | "suffix" => match arg {
+            Json::String(_) => Ok(()),
+            Json::Object(o) if o.len() == 1 && o.get("equals-ignore-case").is_some_and(Json::is_string) => Ok(()),
+            _ => bad("a string"),
+        },
+        "equals-ignore-case" | "wildcard" | "cidr" => {
+            if arg.is_string() {
+                Ok(())
+            } else {
+                bad("a string")
+            }
+        }
+        "exists" => {
+            if arg.is_boolean() {
+                Ok(())
+            } else {
+                bad("true or false")
+            }
+        }
+        "anything-but" => match arg {
+            Json::String(_) | Json::Number(_) => Ok(()),
+            Json::Array(a) if !a.is_empty() && a.iter().all(|v| v.is_string() || v.is_number()) => Ok(()),
+            Json::Object(o) if o.len() == 1 => {
+                let (inner, v) = o.iter().next().ok_or_else(|| format!("`{path}`: empty matcher"))?;
+                match inner.as_str() {
+                    "prefix" | "suffix" | "wildcard" | "equals-ignore-case" if v.is_string() || v.is_array() => Ok(()),
+                    _ => bad("a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case"),
+                }
+            }
+            _ => bad("a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case"),
+        },
+        "numeric" => {
+            let Json::Array(a) = arg else {
+                return bad("a list like [\">\", 0, \"<=\", 5]");
+            };
+            let ops = ["<", "<=", "=", ">", ">="];
+            let ok = !a.is_empty()
+                && a.len() % 2 == 0
+                && a.chunks(2).all(|c| c[0].as_str().is_some_and(|o| ops.contains(&o)) && c[1].is_number());
+            if ok { Ok(()) } else { bad("a list like [\">\", 0, \"<=\", 5]") }
+        }
+        other => Err(format!(
+            "`{path}`: unknown operator `{other}` (expected prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard or cidr)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_plain_pattern_is_valid() {
+        assert!(check_event_pattern(&json!({"source": ["restaurant"], "detail-type": ["order.updated"]})).is_ok());
+        assert!(check_event_pattern(&json!({"detail": {"n": [{"numeric": [">", 0]}], "s": [{"prefix": "a"}]}})).is_ok());
+    }
+
+    #[test]
+    fn a_scalar_pattern_value_is_invalid() {
+        let e = check_event_pattern(&json!({"source": "restaurant"})).unwrap_err();
+        assert!(e.contains("`source` is \"restaurant\""), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_operator_is_invalid() {
+        let e = check_event_pattern(&json!({"source": [{"startsWith": "a"}]})).unwrap_err();
+        assert!(e.contains("unknown operator `startsWith`"), "{e}");
+    }
+
+    #[test]
+    fn a_schema_with_a_bad_type_is_invalid() {
+        assert!(check_json_schema(&json!({"type": "object"})).is_ok());
+        assert!(check_json_schema(&json!({"type": "strng"})).is_err());
+        assert!(check_json_schema(&json!({"required": "name"})).is_err());
+    }
+}

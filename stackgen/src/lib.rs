@@ -1,0 +1,31 @@
+//! stackgen: reads the app's typed service model (`model/`), checks it, and renders the AWS
+//! SAM templates (`generated/`) with the minijinja templates in `templates/`.
+//!
+//! The stages, each a function from one type to the next:
+//!
+//! 1. [`model::load`] parses the YAML files into the raw schema ([`model::Model`]); a file
+//!    stops at its first parse error, which carries `file:line:col`.
+//! 2. [`check::Checked::new`] runs every rule and returns all findings, or the checked model.
+//! 3. [`render::Renderer::render_all`] turns the checked model into the template files.
+//!
+//! [`vtl`] holds the API Gateway mapping templates for the typed integrations; [`yaml`]
+//! prints CloudFormation values; [`commands`] are the CLI's subcommands.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! let model = stackgen::model::load(Path::new("model")).expect("the model parses");
+//! let checked = stackgen::check::Checked::new(model).expect("the model passes the checks");
+//! let renderer = stackgen::render::Renderer::new(Path::new("templates")).unwrap();
+//! for (file, text) in renderer.render_all(&checked).unwrap() {
+//!     println!("{file}: {} bytes", text.len());
+//! }
+//! ```
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod commands;
+pub mod diag;
+pub mod model;
+pub mod render;
+pub mod vtl;
+pub mod yaml;

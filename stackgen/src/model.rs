@@ -1,0 +1,1180 @@
+//! The raw model: serde types that mirror the YAML files under `model/`, and [`load`].
+//!
+//! Conventions:
+//! - Every struct rejects unknown fields (`deny_unknown_fields`), so a typo is an error with
+//!   its line and column instead of a silently ignored key.
+//! - Names, paths and other constrained strings are newtypes whose `Deserialize` calls the
+//!   validating constructor, so a bad value is reported at its own position.
+//! - Values that other parts of the model point at, or that a later check may complain
+//!   about, are wrapped in [`Sp`], which keeps their position for `check`.
+//! - Maps are `BTreeMap`s: iteration order is the sorted order, which keeps rendering
+//!   deterministic.
+//!
+//! This layer only knows the shape of each file. Whether references resolve is `check`'s job.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::diag::Diagnostic;
+
+/// A position in a model file (1-based line and column).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Loc {
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub col: u64,
+}
+
+/// A value together with the position it was read from.
+///
+/// Equality, ordering and hashing look at the value only, so `Sp<Name>` works as a map key.
+#[derive(Clone, Debug)]
+pub struct Sp<T> {
+    /// The value.
+    pub value: T,
+    /// Where the value starts in its file.
+    pub loc: Loc,
+}
+
+impl<T> Sp<T> {
+    /// Wraps a value with a position.
+    pub fn new(value: T, loc: Loc) -> Self {
+        Self { value, loc }
+    }
+}
+
+impl<T> Deref for Sp<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Sp<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+impl<T: Eq> Eq for Sp<T> {}
+impl<T: PartialOrd> PartialOrd for Sp<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+impl<T: Ord> Ord for Sp<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+impl<T: Hash> Hash for Sp<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.value.hash(state)
+    }
+}
+impl<T: fmt::Display> fmt::Display for Sp<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
+        let loc = Loc {
+            line: spanned.referenced.line(),
+            col: spanned.referenced.column(),
+        };
+        Ok(Sp::new(spanned.value, loc))
+    }
+}
+
+impl<T: Serialize> Serialize for Sp<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// Declares a validated string newtype: `new` checks the value, `Deserialize` calls `new`,
+/// and the JSON Schema carries the pattern and description.
+macro_rules! str_newtype {
+    ($(#[$doc:meta])* $name:ident, $pattern:expr, $what:expr, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            #[doc = concat!("Checks `value` and wraps it; the error says why it is not a valid ", $what, ".")]
+            pub fn new(value: impl Into<String>) -> Result<Self, String> {
+                let value = value.into();
+                let check: fn(&str) -> Result<(), String> = $check;
+                match check(&value) {
+                    Ok(()) => Ok(Self(value)),
+                    Err(why) => Err(format!("invalid {} `{}`: {}", $what, value, why)),
+                }
+            }
+
+            /// The value as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = String::deserialize(deserializer)?;
+                $name::new(value).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "string", "pattern": $pattern, "description": $what })
+            }
+        }
+    };
+}
+
+fn check_chars(value: &str, first: fn(char) -> bool, rest: fn(char) -> bool, rule: &str) -> Result<(), String> {
+    let mut chars = value.chars();
+    match chars.next() {
+        None => Err("it is empty".into()),
+        Some(c) if !first(c) => Err(rule.into()),
+        Some(_) if !chars.all(rest) => Err(rule.into()),
+        Some(_) => Ok(()),
+    }
+}
+
+str_newtype!(
+    /// A resource name in a service: also its CloudFormation logical id (`UsersTable`).
+    Name,
+    "^[A-Za-z][A-Za-z0-9]{0,63}$",
+    "name",
+    |v| {
+        if v.len() > 64 {
+            return Err("use at most 64 characters".into());
+        }
+        check_chars(
+            v,
+            |c| c.is_ascii_alphabetic(),
+            |c| c.is_ascii_alphanumeric(),
+            "use letters and digits only, starting with a letter (it becomes a CloudFormation logical id)",
+        )
+    }
+);
+
+str_newtype!(
+    /// A project or service name: lower-case letters, digits and dashes (`userprofile`).
+    Ident,
+    "^[a-z][a-z0-9-]{0,39}$",
+    "identifier",
+    |v| {
+        if v.len() > 40 {
+            return Err("use at most 40 characters".into());
+        }
+        check_chars(
+            v,
+            |c| c.is_ascii_lowercase(),
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+            "use lower-case letters, digits and `-`, starting with a letter",
+        )
+    }
+);
+
+str_newtype!(
+    /// A Cargo crate or binary name (`create-order`).
+    CrateName,
+    "^[a-z][a-z0-9_-]*$",
+    "crate or binary name",
+    |v| check_chars(
+        v,
+        |c| c.is_ascii_lowercase(),
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_',
+        "use lower-case letters, digits, `-` and `_`, starting with a letter",
+    )
+);
+
+str_newtype!(
+    /// An environment variable name (`USERS_TABLE`).
+    EnvName,
+    "^[A-Z_][A-Z0-9_]*$",
+    "environment variable name",
+    |v| check_chars(
+        v,
+        |c| c.is_ascii_uppercase() || c == '_',
+        |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_',
+        "use upper-case letters, digits and `_`, not starting with a digit",
+    )
+);
+
+str_newtype!(
+    /// An API Gateway stage name (`Prod`).
+    StageName,
+    "^[A-Za-z0-9_]{1,128}$",
+    "stage name",
+    |v| check_chars(
+        v,
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        "use letters, digits and `_`",
+    )
+);
+
+/// An HTTP method API Gateway routes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+    /// HEAD
+    Head,
+    /// OPTIONS
+    Options,
+}
+
+impl Method {
+    const ALL: [(&'static str, Method); 7] = [
+        ("GET", Method::Get),
+        ("POST", Method::Post),
+        ("PUT", Method::Put),
+        ("PATCH", Method::Patch),
+        ("DELETE", Method::Delete),
+        ("HEAD", Method::Head),
+        ("OPTIONS", Method::Options),
+    ];
+
+    /// The upper-case method name (`GET`).
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(_, m)| *m == self).map(|(s, _)| *s).unwrap_or("GET")
+    }
+}
+
+/// One segment of a route path.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Segment {
+    /// A literal segment (`users`).
+    Literal(String),
+    /// A path parameter (`{userid}`); `greedy` for `{proxy+}`.
+    Param {
+        /// The parameter name.
+        name: String,
+        /// Whether it matches the rest of the path.
+        greedy: bool,
+    },
+}
+
+/// A route: method and path, written `GET /users/{userid}` in the model.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteSpec {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path, as written (`/users/{userid}`).
+    pub path: String,
+    /// The path split into segments.
+    pub segments: Vec<Segment>,
+}
+
+impl RouteSpec {
+    /// Parses `METHOD /path/{param}`.
+    ///
+    /// ```
+    /// let route = stackgen::model::RouteSpec::parse("GET /users/{userid}").unwrap();
+    /// assert_eq!(route.params(), vec!["userid"]);
+    /// ```
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let malformed = |why: &str| format!("malformed route `{text}`: {why}");
+        let (method, path) = text
+            .split_once(' ')
+            .ok_or_else(|| malformed("write it as `METHOD /path`, e.g. `GET /users/{userid}`"))?;
+        let method = Method::ALL
+            .iter()
+            .find(|(s, _)| *s == method)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| {
+                malformed(&format!(
+                    "unknown method `{method}`, expected one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+                ))
+            })?;
+        let path = path.trim();
+        if !path.starts_with('/') {
+            return Err(malformed("the path must start with `/`"));
+        }
+        let mut segments = Vec::new();
+        if path != "/" {
+            let parts: Vec<&str> = path[1..].split('/').collect();
+            for (i, part) in parts.iter().enumerate() {
+                if part.is_empty() {
+                    return Err(malformed("the path has an empty segment (`//` or a trailing `/`)"));
+                }
+                if let Some(inner) = part.strip_prefix('{') {
+                    let inner = inner
+                        .strip_suffix('}')
+                        .ok_or_else(|| malformed(&format!("segment `{part}` opens `{{` without closing it")))?;
+                    let (name, greedy) = match inner.strip_suffix('+') {
+                        Some(name) => (name, true),
+                        None => (inner, false),
+                    };
+                    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !valid {
+                        return Err(malformed(&format!(
+                            "path parameter `{{{inner}}}` must be a name of letters, digits and `_`"
+                        )));
+                    }
+                    if greedy && i + 1 != parts.len() {
+                        return Err(malformed("a greedy parameter `{name+}` must be the last segment"));
+                    }
+                    if segments
+                        .iter()
+                        .any(|s| matches!(s, Segment::Param { name: n, .. } if n == name))
+                    {
+                        return Err(malformed(&format!("path parameter `{name}` appears twice")));
+                    }
+                    segments.push(Segment::Param {
+                        name: name.to_string(),
+                        greedy,
+                    });
+                } else if part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                {
+                    segments.push(Segment::Literal(part.to_string()));
+                } else {
+                    return Err(malformed(&format!(
+                        "segment `{part}` may only hold letters, digits, `-`, `_`, `.` or be a `{{param}}`"
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            method,
+            path: path.to_string(),
+            segments,
+        })
+    }
+
+    /// The names of the path parameters, in order.
+    pub fn params(&self) -> Vec<&str> {
+        self.segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Param { name, .. } => Some(name.as_str()),
+                Segment::Literal(_) => None,
+            })
+            .collect()
+    }
+
+    /// The path with every parameter replaced by `*`, as IAM resource ARNs for API Gateway want it.
+    pub fn arn_path(&self) -> String {
+        let mut out = String::new();
+        for s in &self.segments {
+            out.push('/');
+            match s {
+                Segment::Literal(l) => out.push_str(l),
+                Segment::Param { .. } => out.push('*'),
+            }
+        }
+        if out.is_empty() { "/".into() } else { out }
+    }
+
+    /// The shape of the path, parameters reduced to `{}`: two routes with the same shape
+    /// and method collide in API Gateway.
+    pub fn shape(&self) -> String {
+        let mut out = String::new();
+        for s in &self.segments {
+            out.push('/');
+            match s {
+                Segment::Literal(l) => out.push_str(l),
+                Segment::Param { greedy: false, .. } => out.push_str("{}"),
+                Segment::Param { greedy: true, .. } => out.push_str("{+}"),
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method.as_str(), self.path)
+    }
+}
+
+impl<'de> Deserialize<'de> for RouteSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RouteSpec::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for RouteSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "RouteSpec".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /",
+            "description": "method and path, e.g. `GET /users/{userid}`"
+        })
+    }
+}
+
+/// A JSON value written in YAML (event patterns, JSON Schemas, parameter defaults).
+pub type Json = serde_json::Value;
+
+// ---------------------------------------------------------------------------------------
+// model/app.yaml
+// ---------------------------------------------------------------------------------------
+
+/// `model/app.yaml`: the project and the defaults every function starts from.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppFile {
+    /// Project name: prefixes the SSM output parameters (`/<project>/outputs/service/<service>`).
+    pub project: Sp<Ident>,
+    /// One line for the root template's description.
+    pub description: String,
+    /// Settings every function gets unless it says otherwise.
+    pub defaults: Defaults,
+}
+
+/// Function defaults.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Lambda runtime; `provided.al2023` for Rust `bootstrap` binaries.
+    pub runtime: Runtime,
+    /// CPU architecture; `x86_64` builds with the host's Rust target.
+    pub architecture: Architecture,
+    /// Memory in MB (128–10240).
+    pub memory_mb: Sp<u32>,
+    /// Timeout in seconds (1–900).
+    pub timeout_seconds: Sp<u32>,
+    /// X-Ray tracing of functions and API stages.
+    pub tracing: Tracing,
+    /// Days to keep function logs (a value CloudWatch Logs accepts, e.g. 7, 14, 30).
+    pub log_retention_days: Sp<u32>,
+    /// `RUST_LOG` for every function.
+    pub log_level: String,
+}
+
+/// Lambda runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Runtime {
+    /// The Amazon Linux 2023 OS-only runtime.
+    #[serde(rename = "provided.al2023")]
+    ProvidedAl2023,
+}
+
+impl Runtime {
+    /// The name CloudFormation wants.
+    pub fn as_str(self) -> &'static str {
+        "provided.al2023"
+    }
+}
+
+/// CPU architecture of a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Intel/AMD 64-bit.
+    X86_64,
+    /// Graviton.
+    Arm64,
+}
+
+impl Architecture {
+    /// The name CloudFormation wants.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// X-Ray tracing mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Tracing {
+    /// Sample and trace requests.
+    Active,
+    /// Only pass trace headers on.
+    PassThrough,
+}
+
+// ---------------------------------------------------------------------------------------
+// model/<service>.yaml
+// ---------------------------------------------------------------------------------------
+
+/// `model/<service>.yaml`: one service, rendered as one SAM template.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceFile {
+    /// Service name: the generated file is `generated/<service>.yaml`.
+    pub service: Sp<Ident>,
+    /// One line for the template's description.
+    pub description: String,
+    /// Stack parameters with defaults (overridable at deploy time).
+    #[serde(default)]
+    pub parameters: BTreeMap<Sp<Name>, Parameter>,
+    /// Values taken from another service's outputs; each becomes a stack parameter that the
+    /// root template fills in.
+    #[serde(default)]
+    pub imports: BTreeMap<Sp<Name>, Import>,
+    /// DynamoDB tables.
+    #[serde(default)]
+    pub tables: BTreeMap<Sp<Name>, Table>,
+    /// Cognito user pools.
+    #[serde(default)]
+    pub user_pools: BTreeMap<Sp<Name>, UserPool>,
+    /// SQS queues.
+    #[serde(default)]
+    pub queues: BTreeMap<Sp<Name>, Queue>,
+    /// EventBridge buses.
+    #[serde(default)]
+    pub buses: BTreeMap<Sp<Name>, Bus>,
+    /// Lambda functions.
+    #[serde(default)]
+    pub functions: BTreeMap<Sp<Name>, Function>,
+    /// EventBridge rules, each with one function target.
+    #[serde(default)]
+    pub rules: BTreeMap<Sp<Name>, Rule>,
+    /// REST APIs.
+    #[serde(default)]
+    pub apis: BTreeMap<Sp<Name>, Api>,
+    /// CloudWatch alarms and the SNS topic they notify.
+    #[serde(default)]
+    pub alarms: Option<Alarms>,
+    /// Stack outputs; those with `publish: true` also go into the service's SSM parameter.
+    #[serde(default)]
+    pub outputs: BTreeMap<Sp<Name>, Output>,
+}
+
+/// A stack parameter.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// CloudFormation parameter type.
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    /// Default value.
+    pub default: Sp<Json>,
+    /// What it is for.
+    pub description: String,
+}
+
+/// Type of a stack parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ParameterType {
+    /// A string.
+    String,
+    /// A number.
+    Number,
+}
+
+/// A value imported from another service's outputs.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Import {
+    /// The service that declares the output.
+    pub service: Sp<Ident>,
+    /// The output's name in that service.
+    pub output: Sp<Name>,
+}
+
+/// A DynamoDB table (string keys unless said otherwise).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// Partition (hash) key.
+    pub partition_key: Key,
+    /// Sort (range) key.
+    #[serde(default)]
+    pub sort_key: Option<Key>,
+    /// Attribute holding an epoch-seconds expiry time.
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+    /// Billing mode.
+    #[serde(default)]
+    pub billing_mode: BillingMode,
+    /// Continuous backups.
+    #[serde(default)]
+    pub point_in_time_recovery: bool,
+}
+
+/// A key attribute.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    /// Attribute name.
+    pub name: String,
+    /// Attribute type.
+    #[serde(rename = "type", default)]
+    pub kind: KeyType,
+}
+
+/// DynamoDB key attribute type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum KeyType {
+    /// String.
+    #[default]
+    S,
+    /// Number.
+    N,
+    /// Binary.
+    B,
+}
+
+/// DynamoDB billing mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum BillingMode {
+    /// On-demand.
+    #[default]
+    #[serde(rename = "PAY_PER_REQUEST")]
+    PayPerRequest,
+}
+
+/// A Cognito user pool that signs users in by email, with one app client and its groups.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPool {
+    /// Attributes every user must have (besides `email`, which is the username).
+    pub required_attributes: Vec<String>,
+    /// The app client (no secret; USER_PASSWORD_AUTH, SRP and refresh tokens).
+    pub client: Sp<Name>,
+    /// Groups created with the pool, by resource name.
+    #[serde(default)]
+    pub groups: BTreeMap<Sp<Name>, Group>,
+}
+
+/// A Cognito group.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// The group's name in Cognito (what tokens carry in `cognito:groups`).
+    pub name: String,
+    /// What membership means.
+    pub description: String,
+}
+
+/// An SQS queue.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    /// Visibility timeout; must be at least the timeout of a function it triggers.
+    #[serde(default)]
+    pub visibility_timeout_seconds: Option<Sp<u32>>,
+    /// How long messages are kept.
+    #[serde(default)]
+    pub retention_seconds: Option<u32>,
+    /// Where messages go after `max_receive_count` failed receives.
+    #[serde(default)]
+    pub dead_letter: Option<DeadLetter>,
+}
+
+/// A redrive policy.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetter {
+    /// The dead-letter queue.
+    pub queue: Sp<Name>,
+    /// Receives before a message moves there.
+    pub max_receive_count: Sp<u32>,
+}
+
+/// An EventBridge bus.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bus {
+    /// What travels on it.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A Lambda function built from a handler crate's binary.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Function {
+    /// The crate under `handlers/`.
+    #[serde(rename = "crate")]
+    pub krate: Sp<CrateName>,
+    /// The binary in that crate.
+    pub bin: Sp<CrateName>,
+    /// What it does.
+    pub description: String,
+    /// Overrides `defaults.memory_mb`.
+    #[serde(default)]
+    pub memory_mb: Option<Sp<u32>>,
+    /// Overrides `defaults.timeout_seconds`.
+    #[serde(default)]
+    pub timeout_seconds: Option<Sp<u32>>,
+    /// Overrides `defaults.architecture`.
+    #[serde(default)]
+    pub architecture: Option<Architecture>,
+    /// Environment variables (`RUST_LOG` is added from the defaults).
+    #[serde(default)]
+    pub environment: BTreeMap<Sp<EnvName>, Sp<EnvValue>>,
+    /// What the function may do to which resource.
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    /// Queues that invoke it.
+    #[serde(default)]
+    pub triggers: Vec<QueueTrigger>,
+    /// Queue for events whose asynchronous invocation failed after Lambda's retries.
+    #[serde(default)]
+    pub dead_letter_queue: Option<Sp<Name>>,
+}
+
+/// The value of an environment variable: a literal or a reference, written as a one-key map.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum EnvValue {
+    /// A literal string.
+    Value(String),
+    /// A table's name.
+    Table(Sp<Name>),
+    /// A queue's URL.
+    Queue(Sp<Name>),
+    /// A bus's name.
+    Bus(Sp<Name>),
+    /// A user pool's id.
+    UserPool(Sp<Name>),
+    /// An app client's id.
+    UserPoolClient(Sp<Name>),
+    /// A group's name.
+    UserPoolGroup(Sp<Name>),
+    /// A stack parameter's value.
+    Parameter(Sp<Name>),
+}
+
+/// A permission: exactly one of `table`, `queue`, `bus`, and the access it grants.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    /// A table (local or imported).
+    #[serde(default)]
+    pub table: Option<Sp<Name>>,
+    /// A queue.
+    #[serde(default)]
+    pub queue: Option<Sp<Name>>,
+    /// A bus (local or imported).
+    #[serde(default)]
+    pub bus: Option<Sp<Name>>,
+    /// The access: `read`, `write` (put/update, no delete) or `crud` on tables; `send` or
+    /// `poll` on queues; `put-events` on buses.
+    pub access: Sp<Access>,
+}
+
+/// Kinds of access a permission grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Get, query, scan.
+    Read,
+    /// Put, update, batch write (no delete).
+    Write,
+    /// Read, write and delete.
+    Crud,
+    /// Send messages.
+    Send,
+    /// Receive and delete messages.
+    Poll,
+    /// Put events.
+    PutEvents,
+}
+
+impl Access {
+    /// The name used in the model.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Crud => "crud",
+            Access::Send => "send",
+            Access::Poll => "poll",
+            Access::PutEvents => "put-events",
+        }
+    }
+}
+
+/// An SQS event source.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueTrigger {
+    /// The queue.
+    pub queue: Sp<Name>,
+    /// Messages per invocation (1–10000).
+    pub batch_size: Sp<u32>,
+    /// Seconds to gather a batch (0–300).
+    #[serde(default)]
+    pub max_batching_window_seconds: Option<u32>,
+    /// The function returns `batchItemFailures`, so only failed messages are retried.
+    #[serde(default)]
+    pub report_batch_item_failures: bool,
+}
+
+/// An EventBridge rule with one function target.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// The bus it listens on.
+    pub bus: Sp<Name>,
+    /// The event pattern.
+    pub pattern: Sp<Json>,
+    /// The function it invokes.
+    pub target: Sp<Name>,
+    /// Delivery retries.
+    #[serde(default)]
+    pub retry: Option<RetryPolicy>,
+    /// Queue for events that could not be delivered.
+    #[serde(default)]
+    pub dead_letter_queue: Option<Sp<Name>>,
+}
+
+/// Delivery retry policy of a rule target.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// 0–185.
+    pub max_attempts: Sp<u32>,
+    /// 60–86400.
+    pub max_event_age_seconds: Sp<u32>,
+}
+
+/// A REST API.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// Stage name; part of the endpoint URL.
+    pub stage: StageName,
+    /// What it serves.
+    pub description: String,
+    /// Authorizer every route uses unless it says otherwise.
+    #[serde(default)]
+    pub auth: Option<Sp<Name>>,
+    /// Authorizers by name.
+    #[serde(default)]
+    pub authorizers: BTreeMap<Sp<Name>, Authorizer>,
+    /// Request body models (JSON Schema draft 4) by name.
+    #[serde(default)]
+    pub models: BTreeMap<Sp<Name>, Sp<Json>>,
+    /// The routes.
+    pub routes: Vec<Route>,
+}
+
+/// An API authorizer, written as a one-key map.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Authorizer {
+    /// A Lambda TOKEN authorizer reading the `Authorization` header.
+    Token {
+        /// The authorizer function.
+        function: Sp<Name>,
+        /// Seconds API Gateway caches a policy per token (0 disables caching).
+        result_ttl_seconds: u32,
+    },
+    /// A Cognito user pool authorizer (ID tokens in the `Authorization` header).
+    Cognito {
+        /// A user pool of this service, or an import of another service's pool ARN.
+        user_pool: Sp<Name>,
+    },
+}
+
+/// A route and what it integrates with.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// `METHOD /path`, with `{param}` segments.
+    pub route: Sp<RouteSpec>,
+    /// An authorizer name, or `none` for a public route; defaults to the API's `auth`.
+    #[serde(default)]
+    pub auth: Option<Sp<String>>,
+    /// Request body model name; API Gateway answers 400 when the body does not match.
+    #[serde(default)]
+    pub body: Option<Sp<Name>>,
+    /// The integration.
+    pub integration: Sp<Integration>,
+}
+
+/// What a route calls, written as a one-key map.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Integration {
+    /// A Lambda function (proxy integration).
+    Function(Sp<Name>),
+    /// EventBridge `PutEvents` of one event.
+    PutEvents(PutEvents),
+    /// SQS `SendMessage` of one message.
+    SendMessage(SendMessage),
+}
+
+/// An EventBridge `PutEvents` integration.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutEvents {
+    /// The bus.
+    pub bus: Sp<Name>,
+    /// The event's `source`.
+    pub source: String,
+    /// The event's `detail-type`.
+    pub detail_type: String,
+    /// The event's `detail`: a flat JSON object of strings, by field name.
+    pub detail: BTreeMap<String, Sp<ValueSource>>,
+}
+
+/// An SQS `SendMessage` integration.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// The queue.
+    pub queue: Sp<Name>,
+    /// The message body.
+    pub body: Sp<ValueSource>,
+    /// String message attributes, by name.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Sp<ValueSource>>,
+}
+
+/// Where a value in an integration comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValueSource {
+    /// The caller's `sub`, from the authorizer (never from the request).
+    Caller,
+    /// A string field at the top level of the JSON body.
+    Body(String),
+    /// A path parameter of the route.
+    Path(String),
+    /// A constant.
+    Value(String),
+}
+
+/// CloudWatch alarms to an SNS topic.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alarms {
+    /// The SNS topic created for the alarms.
+    pub topic: Sp<Name>,
+    /// APIs that alarm on any 5XX response in a 5-minute period.
+    #[serde(default)]
+    pub apis: Vec<Sp<Name>>,
+    /// Functions that alarm on any error or throttle in a 5-minute period.
+    #[serde(default)]
+    pub functions: Vec<Sp<Name>>,
+}
+
+/// A stack output.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// What it is.
+    pub description: String,
+    /// The value, written as a one-key map.
+    pub value: Sp<OutputValue>,
+    /// Whether it also goes into the service's SSM parameter.
+    #[serde(default = "yes")]
+    pub publish: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The value of an output.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum OutputValue {
+    /// The resource's main value: a table's or bus's name, a queue's URL, a pool's or
+    /// client's id, a group's name, a parameter's value.
+    Ref(Sp<Name>),
+    /// The resource's ARN (table, queue, bus, user pool, function, topic).
+    Arn(Sp<Name>),
+    /// An API's base URL including the stage (`https://…/Prod`).
+    Endpoint(Sp<Name>),
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------
+
+/// One parsed file with its path and text (kept for diagnostics).
+#[derive(Clone, Debug)]
+pub struct Source<T> {
+    /// The path as given (relative to the working directory when possible).
+    pub path: PathBuf,
+    /// The file's text.
+    pub text: String,
+    /// The parsed content.
+    pub file: T,
+}
+
+/// The whole raw model: `app.yaml` and the service files, sorted by file name.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// `app.yaml`.
+    pub app: Source<AppFile>,
+    /// Every other `*.yaml` in the model directory.
+    pub services: Vec<Source<ServiceFile>>,
+}
+
+/// Name of the file with the project settings in the model directory.
+pub const APP_FILE: &str = "app.yaml";
+
+/// Reads and parses every model file in `dir`.
+///
+/// Each file stops at its first syntax or shape error; errors from all files are returned.
+pub fn load(dir: &Path) -> Result<Model, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut paths = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            return Err(vec![Diagnostic::file(
+                dir,
+                format!("cannot read the model directory: {e}"),
+                Some("run from the repository (it holds `model/app.yaml`) or pass `--root`".into()),
+            )]);
+        }
+    };
+    paths.sort();
+    let app_path = dir.join(APP_FILE);
+    let app = parse_file::<AppFile>(&app_path).map_err(|e| errors.push(e)).ok();
+    let mut services = Vec::new();
+    for path in paths.iter().filter(|p| p.file_name() != app_path.file_name()) {
+        match parse_file::<ServiceFile>(path) {
+            Ok(s) => services.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    match app {
+        Some(app) if errors.is_empty() => Ok(Model { app, services }),
+        _ => Err(errors),
+    }
+}
+
+/// Parses one file, or says where it went wrong.
+pub fn parse_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Source<T>, Diagnostic> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::file(path, format!("cannot read the file: {e}"), None))?;
+    parse_str(path, text)
+}
+
+/// Parses `text` as the file at `path`.
+pub fn parse_str<T: serde::de::DeserializeOwned>(path: &Path, text: String) -> Result<Source<T>, Diagnostic> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    match serde_saphyr::from_str_with_options::<T>(&text, options) {
+        Ok(file) => Ok(Source {
+            path: path.to_path_buf(),
+            text,
+            file,
+        }),
+        Err(e) => {
+            let loc = e
+                .location()
+                .map(|l| Loc {
+                    line: l.line(),
+                    col: l.column(),
+                })
+                .unwrap_or(Loc { line: 1, col: 1 });
+            Err(Diagnostic::new(path, loc, parse_message(&e), None))
+        }
+    }
+}
+
+/// The error's message without serde-saphyr's own `line N column M:` prefix.
+fn parse_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let text = match text.strip_prefix("line ") {
+        Some(rest) => rest.split_once(": ").map(|(_, m)| m).unwrap_or(rest),
+        None => text,
+    };
+    text.lines().next().unwrap_or_default().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_with_params_parses() {
+        let r = RouteSpec::parse("PUT /address/{addressId}").unwrap();
+        assert_eq!(r.method, Method::Put);
+        assert_eq!(r.params(), vec!["addressId"]);
+        assert_eq!(r.arn_path(), "/address/*");
+        assert_eq!(r.shape(), "/address/{}");
+    }
+
+    #[test]
+    fn route_without_slash_is_malformed() {
+        let e = RouteSpec::parse("GET users").unwrap_err();
+        assert_eq!(e, "malformed route `GET users`: the path must start with `/`");
+    }
+
+    #[test]
+    fn route_with_unknown_method_is_malformed() {
+        assert!(RouteSpec::parse("FETCH /users").unwrap_err().contains("unknown method `FETCH`"));
+    }
+
+    #[test]
+    fn route_with_trailing_slash_is_malformed() {
+        assert!(RouteSpec::parse("GET /users/").is_err());
+        assert!(RouteSpec::parse("GET /users/{id").is_err());
+        assert!(RouteSpec::parse("GET /a/{x}/{x}").is_err());
+    }
+
+    #[test]
+    fn names_must_be_alphanumeric() {
+        assert!(Name::new("UsersTable").is_ok());
+        assert!(Name::new("users-table").is_err());
+        assert!(Name::new("1Table").is_err());
+    }
+
+    #[test]
+    fn spanned_values_keep_their_position() {
+        let src: Source<Import> = parse_str(Path::new("x.yaml"), "service: users\noutput: UserPoolArn\n".into()).unwrap();
+        assert_eq!(src.file.output.loc, Loc { line: 2, col: 9 });
+    }
+}
