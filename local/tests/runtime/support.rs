@@ -1,0 +1,91 @@
+//! Shared by the tests and the bench: the echo function's binary and runtime helpers.
+
+#![allow(dead_code)] // Each user of this module needs a different part of it.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+    time::Duration,
+};
+
+use stackgen_local::{FunctionSpec, LogSink, Runtime, RuntimeBuilder};
+
+/// Generous bound for anything a test waits on: the machine is small and shared.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The echo example, built in the profile of the running test or bench.
+///
+/// Integration tests cannot depend on an example, and `cargo test --test runtime`
+/// does not build examples at all, so this asks cargo for it (a no-op when it is up
+/// to date). Cargo releases its build lock before it runs tests, so this cannot
+/// deadlock with the cargo that started us.
+pub fn echo_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("path of the test binary");
+        // target/<profile>/deps/<test binary>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binary under target/<profile>/deps");
+        let release = profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "stackgen-local",
+            "--example",
+            "echo",
+        ]);
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo to build the echo example");
+        assert!(status.success(), "building the echo example failed");
+        let bin = profile_dir.join("examples").join("echo");
+        assert!(bin.is_file(), "no echo example at {}", bin.display());
+        bin
+    })
+}
+
+/// A function named `name` running the echo example.
+pub fn echo(name: &str) -> FunctionSpec {
+    FunctionSpec::new(name, echo_bin())
+}
+
+/// A runtime builder that keeps the test output quiet unless asked.
+pub fn quiet() -> RuntimeBuilder {
+    let sink = if std::env::var_os("ECHO_LOGS").is_some() {
+        LogSink::Stderr
+    } else {
+        LogSink::Discard
+    };
+    Runtime::builder().region("eu-west-1").log_sink(sink)
+}
+
+/// Whether `pid` is gone or a zombie: either way it runs nothing any more.
+pub fn is_dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name, which may hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Waits until every pid in `pids` is dead, up to [`PATIENCE`].
+pub async fn all_dead(pids: &[u32]) -> bool {
+    let waited = tokio::time::timeout(PATIENCE, async {
+        while !pids.iter().all(|&pid| is_dead(pid)) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    waited.is_ok()
+}
