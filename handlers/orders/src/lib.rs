@@ -1,1 +1,25 @@
-//! placeholder until the service lands
+//! The orders service: placing, reading, editing and canceling a caller's food orders.
+//!
+//! - [`domain`]: parsed inputs (`NewOrder`, `OrderEdit`, `OrderId`) and the stored `Order`;
+//! - [`service`]: the use cases; creation is idempotent through [`idempotency`];
+//! - [`store`]: the orders table, every change a single conditional write;
+//! - [`http`]: one adapter per function, used by the thin binaries in `src/bin/`;
+//! - [`metrics`]: the `SuccessfulOrder` / `OrderTotal` metrics in embedded metric format.
+//!
+//! Numbers are exact from request to table to response ([`json`], [`attr`]).
+#![warn(missing_docs)]
+
+pub mod attr;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod json;
+pub mod metrics;
+pub mod service;
+pub mod store;
+
+pub use error::OrderError;
+pub use service::{CreateOrder, Created, Orders};

@@ -1,0 +1,77 @@
+//! The orders service's errors and the one place that maps them to HTTP statuses.
+
+use handler_common::ApiError;
+
+use crate::domain::ValidationError;
+use crate::idempotency::IdempotencyError;
+use crate::store::StoreError;
+
+/// Everything an orders request can fail with. The `Display` text of a 4xx variant is the
+/// message the client sees; 5xx variants answer a generic message and log the cause chain.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// The body or path did not parse (400).
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The body is missing or not JSON (400).
+    #[error(transparent)]
+    Body(handler_common::BodyError),
+    /// The request carries no caller identity (401).
+    #[error("the request has no authenticated caller")]
+    Unauthenticated,
+    /// The caller has no order with this id (404).
+    #[error("order {0} not found")]
+    NotFound(String),
+    /// The order's status forbids the change (400).
+    #[error("order {order_id} is {status}; only PLACED orders can be {action}")]
+    WrongStatus {
+        /// The order.
+        order_id: String,
+        /// Its current status.
+        status: String,
+        /// "edited" or "canceled".
+        action: &'static str,
+    },
+    /// The cancel window is over (400).
+    #[error(
+        "order {order_id} was placed at {order_time}, more than 10 minutes ago, and can no longer be canceled"
+    )]
+    TooLate {
+        /// The order.
+        order_id: String,
+        /// When it was placed.
+        order_time: String,
+    },
+    /// The orderId was used before with a different body (409).
+    #[error("orderId {0} was already used with a different request body")]
+    PayloadMismatch(String),
+    /// A request with the same orderId is still running (409; retry later).
+    #[error("a request for orderId {0} is still in progress; retry shortly")]
+    InProgress(String),
+    /// The order exists with other content, and its idempotency record has expired (409).
+    #[error("order {0} already exists with different content")]
+    AlreadyExists(String),
+    /// The orders table failed (500).
+    #[error("orders table failed")]
+    Store(#[from] StoreError),
+    /// The idempotency table failed (500).
+    #[error("idempotency table failed")]
+    Idempotency(#[source] IdempotencyError),
+}
+
+impl ApiError for OrderError {
+    fn status(&self) -> u16 {
+        match self {
+            OrderError::Validation(_)
+            | OrderError::Body(_)
+            | OrderError::WrongStatus { .. }
+            | OrderError::TooLate { .. } => 400,
+            OrderError::Unauthenticated => 401,
+            OrderError::NotFound(_) => 404,
+            OrderError::PayloadMismatch(_)
+            | OrderError::InProgress(_)
+            | OrderError::AlreadyExists(_) => 409,
+            OrderError::Store(_) | OrderError::Idempotency(_) => 500,
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! The orders table: one item per order, `{userId, orderId, data: {...}}`.
+//!
+//! Every change is a single conditional write, so a concurrent status change (from the
+//! restaurant, through the orderstatus service) is never overwritten: edits and cancels
+//! name the status they expect, and creates never replace an existing order.
+//! A failed condition returns the stored item in the same round trip
+//! (`ReturnValuesOnConditionCheckFailure`), which is enough to tell "no such order" from
+//! "wrong status" from "too late".
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+
+use crate::attr;
+use crate::domain::{CANCELED, Order, OrderContent, OrderId, PLACED, UserId};
+
+/// A DynamoDB call failed, or the table holds something that is not an order.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request failed: network, throttling, permissions, a missing table.
+    #[error("dynamodb {op} on table {table} failed")]
+    Dynamo {
+        /// The operation, e.g. `GetItem`.
+        op: &'static str,
+        /// The table.
+        table: String,
+        /// The SDK's error.
+        #[source]
+        source: Box<aws_sdk_dynamodb::Error>,
+    },
+    /// A stored item does not have the shape of an order.
+    #[error("stored order is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Why a new order was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The caller already has an order with this id.
+    #[error("the order already exists")]
+    OrderExists,
+    /// The write that had to succeed with the order (its companion in the transaction)
+    /// was refused by its condition; nothing was written.
+    #[error("the companion write's condition failed")]
+    CompanionRefused,
+    /// The call itself failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an edit or cancel did not apply; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The caller has no order with this id.
+    #[error("no such order")]
+    NotFound,
+    /// The order's status forbids the change; the stored order is attached.
+    #[error("order status is {}", .0.status)]
+    WrongStatus(Box<Order>),
+    /// The cancel window has passed; the stored order is attached.
+    #[error("order is too old")]
+    TooLate(Box<Order>),
+    /// The call itself failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads and writes orders of one table.
+#[derive(Debug, Clone)]
+pub struct OrderStore {
+    client: Client,
+    table: String,
+}
+
+impl OrderStore {
+    /// A store over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> OrderStore {
+        OrderStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Writes `order` if the user has no order with its id, together with `companion` in
+    /// one transaction: both are written or neither is.
+    pub async fn create_with(
+        &self,
+        order: &Order,
+        companion: TransactWriteItem,
+    ) -> Result<(), CreateError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.item(order)?))
+            .condition_expression("attribute_not_exists(orderId)")
+            .build()
+            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(companion)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(t)) =
+                    e.as_service_error()
+                {
+                    // Reasons come in the order of the transaction's items.
+                    let failed = |i: usize| {
+                        t.cancellation_reasons()
+                            .get(i)
+                            .and_then(|r| r.code())
+                            .is_some_and(|c| c == "ConditionalCheckFailed")
+                    };
+                    if failed(0) {
+                        return Err(CreateError::OrderExists);
+                    }
+                    if failed(1) {
+                        return Err(CreateError::CompanionRefused);
+                    }
+                }
+                Err(self.sdk("TransactWriteItems", e).into())
+            }
+        }
+    }
+
+    /// The user's order with this id, if any.
+    pub async fn get(&self, user: &UserId, id: &OrderId) -> Result<Option<Order>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user, id.as_str())))
+            .send()
+            .await
+            .map_err(|e| self.sdk("GetItem", e))?;
+        out.item().map(order_of).transpose()
+    }
+
+    /// Every order of the user, reading all pages.
+    pub async fn list(&self, user: &UserId) -> Result<Vec<Order>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("userId = :user")
+            .expression_attribute_values(":user", AttributeValue::S(user.as_str().to_owned()))
+            .into_paginator()
+            .send();
+        let mut orders = Vec::new();
+        while let Some(page) = pages.try_next().await.map_err(|e| self.sdk("Query", e))? {
+            for item in page.items() {
+                orders.push(order_of(item)?);
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Replaces the content of a `PLACED` order; `orderId`, `userId`, `orderTime` and
+    /// `status` stay as stored.
+    pub async fn edit(
+        &self,
+        user: &UserId,
+        id: &OrderId,
+        content: &OrderContent,
+    ) -> Result<Order, ChangeError> {
+        let items = serde_json::Value::Array(content.order_items().to_vec());
+        let total = crate::json::number_of(content.total_amount().amount());
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user, id.as_str())))
+            .update_expression(
+                "SET #data.#restaurantId = :restaurantId, #data.#orderItems = :orderItems, \
+                 #data.#totalAmount = :totalAmount",
+            )
+            .condition_expression("attribute_exists(orderId) AND #data.#status = :placed")
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#restaurantId", "restaurantId")
+            .expression_attribute_names("#orderItems", "orderItems")
+            .expression_attribute_names("#totalAmount", "totalAmount")
+            .expression_attribute_values(
+                ":restaurantId",
+                AttributeValue::S(content.restaurant_id().to_owned()),
+            )
+            .expression_attribute_values(":orderItems", attr::to_attr(&items))
+            .expression_attribute_values(":totalAmount", AttributeValue::N(total.to_string()))
+            .expression_attribute_values(":placed", AttributeValue::S(PLACED.to_owned()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => updated(out.attributes()),
+            Err(e) => Err(self.refused_change("UpdateItem", e, ChangeError::WrongStatus)),
+        }
+    }
+
+    /// Sets status `CANCELED` on a `PLACED` order whose `orderTime` is not before `cutoff`
+    /// (an `orderTime`-formatted instant, see [`crate::domain::cancel_cutoff`]).
+    pub async fn cancel(
+        &self,
+        user: &UserId,
+        id: &OrderId,
+        cutoff: &str,
+    ) -> Result<Order, ChangeError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user, id.as_str())))
+            .update_expression("SET #data.#status = :canceled")
+            // orderTime has one fixed-width UTC format, so string order is time order.
+            .condition_expression(
+                "attribute_exists(orderId) AND #data.#status = :placed \
+                 AND #data.#orderTime >= :cutoff",
+            )
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#orderTime", "orderTime")
+            .expression_attribute_values(":canceled", AttributeValue::S(CANCELED.to_owned()))
+            .expression_attribute_values(":placed", AttributeValue::S(PLACED.to_owned()))
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_owned()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => updated(out.attributes()),
+            Err(e) => Err(self.refused_change("UpdateItem", e, |o| {
+                if o.status == PLACED {
+                    ChangeError::TooLate(o)
+                } else {
+                    ChangeError::WrongStatus(o)
+                }
+            })),
+        }
+    }
+
+    /// Maps a failed conditional update: no stored item → `NotFound`, else `why(stored)`.
+    fn refused_change<R: std::fmt::Debug + Send + Sync + 'static>(
+        &self,
+        op: &'static str,
+        err: SdkError<UpdateItemError, R>,
+        why: impl FnOnce(Box<Order>) -> ChangeError,
+    ) -> ChangeError {
+        if let Some(UpdateItemError::ConditionalCheckFailedException(c)) = err.as_service_error() {
+            return match c.item() {
+                None => ChangeError::NotFound,
+                Some(item) => match order_of(item) {
+                    Ok(order) => why(Box::new(order)),
+                    Err(e) => ChangeError::Store(e),
+                },
+            };
+        }
+        ChangeError::Store(self.sdk(op, err))
+    }
+
+    fn item(&self, order: &Order) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let data = serde_json::to_value(order).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let mut item = HashMap::from([
+            (
+                "userId".to_owned(),
+                AttributeValue::S(order.user_id.clone()),
+            ),
+            (
+                "orderId".to_owned(),
+                AttributeValue::S(order.order_id.clone()),
+            ),
+        ]);
+        item.insert("data".to_owned(), attr::to_attr(&data));
+        Ok(item)
+    }
+
+    fn sdk<E, R>(&self, op: &'static str, err: SdkError<E, R>) -> StoreError
+    where
+        aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+    {
+        StoreError::Dynamo {
+            op,
+            table: self.table.clone(),
+            source: Box::new(err.into()),
+        }
+    }
+}
+
+/// The primary key of a user's order.
+fn key(user: &UserId, order_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "userId".to_owned(),
+            AttributeValue::S(user.as_str().to_owned()),
+        ),
+        ("orderId".to_owned(), AttributeValue::S(order_id.to_owned())),
+    ])
+}
+
+/// The order under an item's `data`.
+pub fn order_of(item: &HashMap<String, AttributeValue>) -> Result<Order, StoreError> {
+    let data = item
+        .get("data")
+        .ok_or_else(|| StoreError::Malformed("item has no data attribute".to_owned()))?;
+    let value = attr::from_attr(data).map_err(|e| StoreError::Malformed(e.to_string()))?;
+    serde_json::from_value(value).map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+fn updated(attributes: Option<&HashMap<String, AttributeValue>>) -> Result<Order, ChangeError> {
+    let item = attributes
+        .ok_or_else(|| StoreError::Malformed("update returned no attributes".to_owned()))?;
+    Ok(order_of(item)?)
+}

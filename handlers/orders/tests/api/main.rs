@@ -1,0 +1,10 @@
+//! The orders functions end to end: HTTP adapters → use cases → moto's DynamoDB,
+//! through the real aws-sdk client.
+
+mod cancel;
+mod create;
+mod edit;
+mod events;
+mod helpers;
+mod idempotency;
+mod read;
