@@ -1,0 +1,4 @@
+//! UpdateOrderStatusFunction end to end: EventBridge events → moto's DynamoDB.
+
+mod helpers;
+mod update;
