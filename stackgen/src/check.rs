@@ -16,6 +16,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::diag::{self, Diagnostic};
+use crate::vtl;
 use crate::model::{
     Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue, Route, ServiceFile,
     Sp, ValueSource,
@@ -215,7 +216,10 @@ fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
                 &s.path,
                 s.file.service.loc,
                 format!("duplicate service `{name}`"),
-                Some(format!("it is already declared in {}", model.services[first].path.display())),
+                Some(format!(
+                    "it is already declared in {}",
+                    model.services[first].path.file_name().unwrap_or_default().to_string_lossy()
+                )),
             ));
         } else {
             service_index.insert(name, i);
@@ -226,10 +230,9 @@ fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
         .iter()
         .map(|s| declare(&s.path, &s.file, diags))
         .collect();
-    for (i, s) in model.services.iter().enumerate() {
+    for i in 0..model.services.len() {
         let imports = resolve_imports(model, &service_index, &scopes, i, diags);
         scopes[i].imports = imports;
-        let _ = s;
     }
     for (i, s) in model.services.iter().enumerate() {
         let cx = Cx {
@@ -714,6 +717,18 @@ impl Cx<'_> {
         }
     }
 
+    fn check_field_names<'k>(&mut self, loc: Loc, what: &str, noun: &str, names: impl Iterator<Item = &'k String>) {
+        for name in names {
+            if !vtl::is_safe_field(name) {
+                self.error(
+                    loc,
+                    format!("{what}: {noun} `{name}` is not a plain name (letters, digits, `_`, `-`, `.`)"),
+                    None,
+                );
+            }
+        }
+    }
+
     fn check_api(&mut self, name: &Sp<Name>, api: &Api) {
         let authorizers: Vec<&str> = api.authorizers.keys().map(|n| n.as_str()).collect();
         for (aname, a) in &api.authorizers {
@@ -802,13 +817,21 @@ impl Cx<'_> {
             }
             Integration::PutEvents(p) => {
                 self.expect(&p.bus, Kind::Bus, None, &what);
-                if p.source.is_empty() || p.detail_type.is_empty() {
-                    self.error(route.integration.loc, format!("{what}: source and detail_type must not be empty"), None);
+                for (field, value) in [("source", &p.source), ("detail_type", &p.detail_type)] {
+                    if !vtl::is_safe_constant(value) {
+                        self.error(
+                            route.integration.loc,
+                            format!("{what}: {field} `{value}` must be non-empty and hold only letters, digits and ` ._-:/@+=`"),
+                            None,
+                        );
+                    }
                 }
+                self.check_field_names(route.integration.loc, &what, "detail field", p.detail.keys());
                 sources.extend(p.detail.values());
             }
             Integration::SendMessage(s) => {
                 self.expect(&s.queue, Kind::Queue, None, &what);
+                self.check_field_names(route.integration.loc, &what, "message attribute", s.attributes.keys());
                 sources.push(&s.body);
                 sources.extend(s.attributes.values());
             }
@@ -816,6 +839,16 @@ impl Cx<'_> {
         let params = route.route.params();
         for src in sources {
             match &src.value {
+                ValueSource::Value(v) if !vtl::is_safe_constant(v) => self.error(
+                    src.loc,
+                    format!("{what}: constant `{v}` must be non-empty and hold only letters, digits and ` ._-:/@+=`"),
+                    None,
+                ),
+                ValueSource::Body(f) | ValueSource::Path(f) if !vtl::is_safe_field(f) => self.error(
+                    src.loc,
+                    format!("{what}: `{f}` is not a plain field name (letters, digits, `_`, `-`, `.`)"),
+                    None,
+                ),
                 ValueSource::Caller if auth.is_none() => self.error(
                     src.loc,
                     format!("{what} uses `caller`, but the route has no authorizer"),

@@ -1131,7 +1131,12 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
         Some(rest) => rest.split_once(": ").map(|(_, m)| m).unwrap_or(rest),
         None => text,
     };
-    text.lines().next().unwrap_or_default().trim().to_string()
+    let first = text.lines().next().unwrap_or_default().trim();
+    // Some messages end with their own ` at line N, column M`; the position is printed once, in front.
+    match first.rfind(" at line ") {
+        Some(i) if first[i..].contains(", column ") => first[..i].to_string(),
+        _ => first.to_string(),
+    }
 }
 
 #[cfg(test)]

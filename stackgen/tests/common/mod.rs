@@ -1,0 +1,49 @@
+//! Helpers shared by the integration tests: the repository's paths and the project tools.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A tool from the project's virtualenv: `$VENV/bin`, then `.venv/bin` at the repository
+/// root, then `PATH`. Panics with the fix when it is nowhere.
+pub fn tool(name: &str) -> PathBuf {
+    let mut candidates = Vec::new();
+    if let Some(venv) = std::env::var_os("VENV") {
+        candidates.push(PathBuf::from(venv).join("bin").join(name));
+    }
+    candidates.push(repo().join(".venv/bin").join(name));
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|d| d.join(name)));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("`{name}` not found: run scripts/setup.sh (it installs the tools into .venv)"))
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// The rendered files of the repository's model, in memory.
+pub fn render_repo() -> Vec<(String, String)> {
+    let model = stackgen::model::load(&repo().join("model")).expect("model parses");
+    let checked = stackgen::check::Checked::new(model).expect("model checks");
+    let renderer = stackgen::render::Renderer::new(&repo().join("templates")).expect("templates load");
+    renderer.render_all(&checked).expect("templates render")
+}
