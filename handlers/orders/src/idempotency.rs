@@ -26,9 +26,12 @@
 //! 1. [`Idempotency::begin`]: one conditional `PutItem` of the `INPROGRESS` record,
 //!    allowed only when no live record exists. When it is refused, DynamoDB returns the
 //!    existing record in the same response (`ReturnValuesOnConditionCheckFailure`), so a
-//!    repeat costs one round trip too: it is replayed, refused for a different payload,
-//!    or (while the first is still running) retried after a short, growing pause until
-//!    the record completes, is released or expires, or the wait bound passes.
+//!    repeat costs one round trip too: it is replayed, or refused for a different
+//!    payload. While the first request is still running, a duplicate re-reads the record
+//!    (consistent `GetItem`, after a short, doubling pause) until it completes (replay),
+//!    is released or expires (the duplicate tries to take the lock), or the wait bound
+//!    passes (409 "in progress"). It reads rather than retrying the put, because a write
+//!    to an item inside a running transaction can cancel that transaction.
 //! 2. [`Idempotency::completion`] gives the `COMPLETED` update as a `TransactWriteItem`;
 //!    the caller sends it in one `TransactWriteItems` with its own write (the new order),
 //!    so the side effect and the stored response are written together or not at all.
@@ -176,6 +179,15 @@ pub enum IdempotencyError {
     Malformed(String),
 }
 
+/// What a record means for a request, see [`Idempotency::judge`].
+enum Verdict {
+    Replay(StoredResponse),
+    Mismatch,
+    Running,
+    Free,
+    Malformed(String),
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
     id: String,
@@ -244,77 +256,129 @@ impl Idempotency {
         }
         let give_up = tokio::time::Instant::now() + wait;
         let mut pause = self.config.first_poll;
+        let mut attempt = 0;
         loop {
-            let now = self.clock.now();
-            let lock_until = deadline
-                .filter(|d| *d > now)
-                .unwrap_or(now + self.config.in_progress_timeout);
-            let record = Record {
-                id: key.0.clone(),
-                status: IN_PROGRESS.to_owned(),
-                expiration: (now + self.config.ttl).unix_timestamp(),
-                in_progress_expiration: Some(epoch_ms(lock_until)),
-                payload_hash: hash.0.clone(),
-                response_status: None,
-                response_body: None,
+            attempt += 1;
+            if attempt > 1 && tokio::time::Instant::now() > give_up {
+                return Err(IdempotencyError::InProgress);
+            }
+            let mut existing = match self.try_lock(&key, &hash, deadline).await? {
+                None => return Ok(Begin::Run(Lock { key, hash })),
+                Some(existing) => existing,
             };
-            let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&record)
-                .map_err(|e| IdempotencyError::Malformed(e.to_string()))?;
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(
-                    "attribute_not_exists(#id) OR #exp < :now \
-                     OR (#status = :in_progress AND #lock < :now_ms)",
-                )
-                .expression_attribute_names("#id", "id")
-                .expression_attribute_names("#exp", "expiration")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_names("#lock", "in_progress_expiration")
-                .expression_attribute_values(":now", number(now.unix_timestamp()))
-                .expression_attribute_values(":now_ms", number(epoch_ms(now)))
-                .expression_attribute_values(
-                    ":in_progress",
-                    AttributeValue::S(IN_PROGRESS.to_owned()),
-                )
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let existing = match put {
-                Ok(_) => return Ok(Begin::Run(Lock { key, hash })),
-                Err(e) => match e.as_service_error() {
-                    Some(PutItemError::ConditionalCheckFailedException(c)) => c.item().cloned(),
-                    _ => return Err(self.sdk("PutItem", e)),
-                },
-            };
-            // `None`: the record was deleted between the check and the answer; try again.
-            if let Some(existing) = existing {
-                let existing: Record = serde_dynamo::from_item(existing)
-                    .map_err(|e| IdempotencyError::Malformed(e.to_string()))?;
-                if existing.payload_hash != hash.0 {
-                    return Err(IdempotencyError::PayloadMismatch);
-                }
-                if existing.status == COMPLETED {
-                    return match (existing.response_status, existing.response_body) {
-                        (Some(status), Some(body)) => {
-                            Ok(Begin::Replay(StoredResponse { status, body }))
-                        }
-                        _ => Err(IdempotencyError::Malformed(format!(
-                            "completed record {} has no response",
-                            existing.id
-                        ))),
-                    };
+            // Watch the running request's record with reads: a write to it (another
+            // conditional put) could make DynamoDB cancel the holder's transaction with
+            // a TransactionConflict.
+            loop {
+                match existing.as_ref().map(|r| self.judge(r, &hash)) {
+                    Some(Verdict::Replay(response)) => return Ok(Begin::Replay(response)),
+                    Some(Verdict::Mismatch) => return Err(IdempotencyError::PayloadMismatch),
+                    Some(Verdict::Malformed(why)) => return Err(IdempotencyError::Malformed(why)),
+                    // Released or expired: try to take the lock again.
+                    None | Some(Verdict::Free) => break,
+                    Some(Verdict::Running) => {}
                 }
                 if tokio::time::Instant::now() + pause > give_up {
                     return Err(IdempotencyError::InProgress);
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(self.config.max_poll);
+                existing = self.read(&key).await?;
             }
+        }
+    }
+
+    /// One conditional put of the `INPROGRESS` record: `None` when it was written (the
+    /// lock is ours), else the live record that refused it (`Some(None)` if DynamoDB did
+    /// not return it).
+    async fn try_lock(
+        &self,
+        key: &IdempotencyKey,
+        hash: &PayloadHash,
+        deadline: Option<OffsetDateTime>,
+    ) -> Result<Option<Option<Record>>, IdempotencyError> {
+        let now = self.clock.now();
+        let lock_until = deadline
+            .filter(|d| *d > now)
+            .unwrap_or(now + self.config.in_progress_timeout);
+        let record = Record {
+            id: key.0.clone(),
+            status: IN_PROGRESS.to_owned(),
+            expiration: (now + self.config.ttl).unix_timestamp(),
+            in_progress_expiration: Some(epoch_ms(lock_until)),
+            payload_hash: hash.0.clone(),
+            response_status: None,
+            response_body: None,
+        };
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&record)
+            .map_err(|e| IdempotencyError::Malformed(e.to_string()))?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(#id) OR #exp < :now \
+                 OR (#status = :in_progress AND #lock < :now_ms)",
+            )
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#exp", "expiration")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lock", "in_progress_expiration")
+            .expression_attribute_values(":now", number(now.unix_timestamp()))
+            .expression_attribute_values(":now_ms", number(epoch_ms(now)))
+            .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.to_owned()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(None),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    Ok(Some(c.item().cloned().map(record_of).transpose()?))
+                }
+                _ => Err(self.sdk("PutItem", e)),
+            },
+        }
+    }
+
+    /// The key's record, read consistently.
+    async fn read(&self, key: &IdempotencyKey) -> Result<Option<Record>, IdempotencyError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.0.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.sdk("GetItem", e))?;
+        out.item.map(record_of).transpose()
+    }
+
+    /// What a live-looking record means for a request with payload `hash`, with expiry
+    /// decided by the clock (DynamoDB's TTL sweep is late, moto's never comes).
+    fn judge(&self, record: &Record, hash: &PayloadHash) -> Verdict {
+        let now = self.clock.now();
+        let lock_expired = record.status == IN_PROGRESS
+            && record
+                .in_progress_expiration
+                .is_none_or(|t| t < epoch_ms(now));
+        if record.expiration < now.unix_timestamp() || lock_expired {
+            return Verdict::Free;
+        }
+        if record.payload_hash != hash.0 {
+            return Verdict::Mismatch;
+        }
+        if record.status != COMPLETED {
+            return Verdict::Running;
+        }
+        match (record.response_status, &record.response_body) {
+            (Some(status), Some(body)) => Verdict::Replay(StoredResponse {
+                status,
+                body: body.clone(),
+            }),
+            _ => Verdict::Malformed(format!("completed record {} has no response", record.id)),
         }
     }
 
@@ -412,6 +476,10 @@ impl Idempotency {
             source: Box::new(err.into()),
         }
     }
+}
+
+fn record_of(item: HashMap<String, AttributeValue>) -> Result<Record, IdempotencyError> {
+    serde_dynamo::from_item(item).map_err(|e| IdempotencyError::Malformed(e.to_string()))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -8,6 +8,7 @@
 //! "wrong status" from "too late".
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -19,6 +20,9 @@ use aws_sdk_dynamodb::types::{
 
 use crate::attr;
 use crate::domain::{CANCELED, Order, OrderContent, OrderId, PLACED, UserId};
+
+/// How often a create transaction canceled by a transaction conflict is sent.
+const TRANSACTION_ATTEMPTS: u64 = 3;
 
 /// A DynamoDB call failed, or the table holds something that is not an order.
 #[derive(Debug, thiserror::Error)]
@@ -100,35 +104,37 @@ impl OrderStore {
             .condition_expression("attribute_not_exists(orderId)")
             .build()
             .map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(companion)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(t)) =
-                    e.as_service_error()
-                {
-                    // Reasons come in the order of the transaction's items.
-                    let failed = |i: usize| {
-                        t.cancellation_reasons()
-                            .get(i)
-                            .and_then(|r| r.code())
-                            .is_some_and(|c| c == "ConditionalCheckFailed")
-                    };
-                    if failed(0) {
-                        return Err(CreateError::OrderExists);
-                    }
-                    if failed(1) {
-                        return Err(CreateError::CompanionRefused);
-                    }
+        let items = vec![TransactWriteItem::builder().put(put).build(), companion];
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(e) = result else { return Ok(()) };
+            if let Some(TransactWriteItemsError::TransactionCanceledException(t)) =
+                e.as_service_error()
+            {
+                // Reasons come in the order of the transaction's items.
+                let code = |i: usize| t.cancellation_reasons().get(i).and_then(|r| r.code());
+                if code(0) == Some("ConditionalCheckFailed") {
+                    return Err(CreateError::OrderExists);
                 }
-                Err(self.sdk("TransactWriteItems", e).into())
+                if code(1) == Some("ConditionalCheckFailed") {
+                    return Err(CreateError::CompanionRefused);
+                }
+                // Another request touched an item mid-transaction; nothing was written,
+                // so trying again is safe. The SDK does not retry cancellations itself.
+                let conflict = (0..2).any(|i| code(i) == Some("TransactionConflict"));
+                if conflict && attempt < TRANSACTION_ATTEMPTS {
+                    tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
             }
+            return Err(self.sdk("TransactWriteItems", e).into());
         }
     }
 

@@ -198,3 +198,32 @@ async fn a_refused_create_can_be_retried_at_once() {
     let (status, _, _) = app.post("user-1", &order_body("o-1").to_string()).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn a_different_body_while_the_first_still_runs_is_refused_at_once() {
+    let app = spawn_app().await;
+    let body = order_body("o-1");
+    let key = IdempotencyKey::new(orders::service::CREATE_SCOPE, "user-1", "o-1");
+    let idempotency = orders::idempotency::Idempotency::new(
+        app.dynamodb.clone(),
+        &app.idempotency_table,
+        IdempotencyConfig::default(),
+        app.clock.clone(),
+    );
+    let _running = idempotency
+        .begin(key, PayloadHash::of(&body), None)
+        .await
+        .unwrap();
+    let mut other = body.clone();
+    other["restaurantId"] = json!("rest-2");
+
+    let started = std::time::Instant::now();
+    let (status, json, _) = app.post("user-1", &other.to_string()).await;
+
+    assert_eq!(status, 409, "{json}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "it waited for the lock"
+    );
+    assert!(app.all_orders().await.is_empty());
+}
