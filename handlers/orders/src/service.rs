@@ -147,7 +147,10 @@ impl CreateOrder {
             .await
             .map_err(|e| idempotency_error(e, &id))?
         {
-            Begin::Replay(response) => return Ok(Created::Replayed(response)),
+            Begin::Replay(response) => {
+                tracing::info!(order_id = %id, "first response replayed");
+                return Ok(Created::Replayed(response));
+            }
             Begin::Run(lock) => lock,
         };
         let order = new.place(user, self.clock.now());
@@ -168,7 +171,10 @@ impl CreateOrder {
             }
         };
         match self.store.create_with(&order, completion).await {
-            Ok(()) => Ok(Created::New { order, response }),
+            Ok(()) => {
+                tracing::info!(order_id = %id, "order placed");
+                Ok(Created::New { order, response })
+            }
             Err(CreateError::OrderExists) => self.existing(user, &new, lock).await,
             // Our lock expired and another request with a different body took the key.
             Err(CreateError::CompanionRefused) => Err(OrderError::InProgress(id)),
