@@ -7,4 +7,5 @@ mod edit;
 mod events;
 mod helpers;
 mod idempotency;
+mod layer;
 mod read;
