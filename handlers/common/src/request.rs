@@ -35,14 +35,21 @@ mod tests {
     #[test]
     fn an_empty_body_is_missing() {
         let req = Request::new(Body::Empty);
-        assert!(matches!(json_body::<serde_json::Value>(&req), Err(BodyError::Missing)));
+        assert!(matches!(
+            json_body::<serde_json::Value>(&req),
+            Err(BodyError::Missing)
+        ));
     }
 
     #[test]
     fn a_non_json_body_says_so() {
         let req = Request::new(Body::Text("{oops".into()));
         let err = json_body::<serde_json::Value>(&req).unwrap_err();
-        assert!(err.to_string().starts_with("request body is not valid JSON"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("request body is not valid JSON"),
+            "{err}"
+        );
     }
 
     #[test]
