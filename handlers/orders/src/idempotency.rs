@@ -30,7 +30,7 @@
 //!    payload. While the first request is still running, a duplicate re-reads the record
 //!    (consistent `GetItem`, after a short, doubling pause) until it completes (replay),
 //!    is released or expires (the duplicate tries to take the lock), or the wait bound
-//!    passes (409 "in progress"). It reads rather than retrying the put, because a write
+//!    passes ([`IdempotencyError::InProgress`]). It reads rather than retrying the put, because a write
 //!    to an item inside a running transaction can cancel that transaction.
 //! 2. [`Idempotency::completion`] gives the `COMPLETED` update as a `TransactWriteItem`;
 //!    the caller sends it in one `TransactWriteItems` with its own write (the new order),
@@ -39,8 +39,8 @@
 //! # Expiry
 //!
 //! DynamoDB deletes expired items only eventually (moto never does), so expiry is decided
-//! on every write by comparing `expiration` (and `in_progress_expiration`) with the clock
-//! inside the put's condition: an expired record is simply overwritten.
+//! by comparing `expiration` (and `in_progress_expiration`) with the clock: inside the
+//! put's condition, so an expired record is simply overwritten, and on every read.
 //!
 //! A failed run should call [`Idempotency::release`], which deletes the `INPROGRESS`
 //! record so a retry can run at once instead of waiting for the lock to expire.
