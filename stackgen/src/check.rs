@@ -16,11 +16,11 @@ use std::fmt;
 use std::path::Path;
 
 use crate::diag::{self, Diagnostic};
-use crate::vtl;
 use crate::model::{
-    Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue, Route, ServiceFile,
-    Sp, ValueSource,
+    Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue, Route,
+    ServiceFile, Sp, ValueSource,
 };
+use crate::vtl;
 
 /// What a name in a service stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,7 +185,11 @@ impl Checked {
         let mut diags = Vec::new();
         let (scopes, order) = run(&model, &mut diags);
         if diags.is_empty() {
-            Ok(Self { model, scopes, order })
+            Ok(Self {
+                model,
+                scopes,
+                order,
+            })
         } else {
             diag::sort(&mut diags);
             Err(diags)
@@ -218,7 +222,11 @@ fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
                 format!("duplicate service `{name}`"),
                 Some(format!(
                     "it is already declared in {}",
-                    model.services[first].path.file_name().unwrap_or_default().to_string_lossy()
+                    model.services[first]
+                        .path
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
                 )),
             ));
         } else {
@@ -248,7 +256,14 @@ fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
     (scopes, order)
 }
 
-fn range(file: &Path, value: &Sp<u32>, min: u32, max: u32, what: &str, diags: &mut Vec<Diagnostic>) {
+fn range(
+    file: &Path,
+    value: &Sp<u32>,
+    min: u32,
+    max: u32,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     if !(min..=max).contains(&value.value) {
         diags.push(Diagnostic::new(
             file,
@@ -260,7 +275,8 @@ fn range(file: &Path, value: &Sp<u32>, min: u32, max: u32, what: &str, diags: &m
 }
 
 const LOG_RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 
 fn check_app(model: &Model, diags: &mut Vec<Diagnostic>) {
@@ -272,7 +288,10 @@ fn check_app(model: &Model, diags: &mut Vec<Diagnostic>) {
         diags.push(Diagnostic::new(
             file,
             d.log_retention_days.loc,
-            format!("log_retention_days {} is not a retention CloudWatch Logs offers", d.log_retention_days.value),
+            format!(
+                "log_retention_days {} is not a retention CloudWatch Logs offers",
+                d.log_retention_days.value
+            ),
             Some(format!("use one of {LOG_RETENTION_DAYS:?}")),
         ));
     }
@@ -290,10 +309,19 @@ fn declare(file: &Path, svc: &ServiceFile, diags: &mut Vec<Diagnostic>) -> Scope
                     "duplicate name `{name}`: already declared as a {} at line {}",
                     first.kind, first.loc.line
                 ),
-                Some("names become CloudFormation logical ids, so they must be unique in a service".into()),
+                Some(
+                    "names become CloudFormation logical ids, so they must be unique in a service"
+                        .into(),
+                ),
             ));
         } else {
-            scope.symbols.insert(name.as_str().to_string(), Symbol { kind, loc: name.loc });
+            scope.symbols.insert(
+                name.as_str().to_string(),
+                Symbol {
+                    kind,
+                    loc: name.loc,
+                },
+            );
         }
     };
     svc.parameters.keys().for_each(|n| add(n, Kind::Parameter));
@@ -344,8 +372,14 @@ fn resolve_imports(
             diags.push(Diagnostic::new(
                 &src.path,
                 import.service.loc,
-                format!("import `{name}` refers to undefined service `{}`", import.service),
-                Some(format!("declared services: {}", services.keys().cloned().collect::<Vec<_>>().join(", "))),
+                format!(
+                    "import `{name}` refers to undefined service `{}`",
+                    import.service
+                ),
+                Some(format!(
+                    "declared services: {}",
+                    services.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
             ));
             continue;
         };
@@ -353,18 +387,28 @@ fn resolve_imports(
             diags.push(Diagnostic::new(
                 &src.path,
                 import.service.loc,
-                format!("import `{name}` refers to its own service `{}`", import.service),
+                format!(
+                    "import `{name}` refers to its own service `{}`",
+                    import.service
+                ),
                 Some("refer to the resource directly instead".into()),
             ));
             continue;
         }
         let exporter = &model.services[other].file;
-        let Some((_, output)) = exporter.outputs.iter().find(|(n, _)| n.as_str() == import.output.as_str()) else {
+        let Some((_, output)) = exporter
+            .outputs
+            .iter()
+            .find(|(n, _)| n.as_str() == import.output.as_str())
+        else {
             let names: Vec<&str> = exporter.outputs.keys().map(|n| n.as_str()).collect();
             diags.push(Diagnostic::new(
                 &src.path,
                 import.output.loc,
-                format!("service `{}` has no output `{}`", import.service, import.output),
+                format!(
+                    "service `{}` has no output `{}`",
+                    import.service, import.output
+                ),
                 Some(format!("its outputs: {}", list(&names))),
             ));
             continue;
@@ -386,7 +430,11 @@ fn resolve_imports(
 }
 
 /// Orders services so that each comes after the services it imports from; reports cycles.
-fn dependency_order(model: &Model, services: &BTreeMap<String, usize>, diags: &mut Vec<Diagnostic>) -> Vec<usize> {
+fn dependency_order(
+    model: &Model,
+    services: &BTreeMap<String, usize>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<usize> {
     let deps: Vec<BTreeSet<usize>> = model
         .services
         .iter()
@@ -431,7 +479,14 @@ fn dependency_order(model: &Model, services: &BTreeMap<String, usize>, diags: &m
     let mut cycles = Vec::new();
     for i in 0..deps.len() {
         if state[i] == 0 {
-            visit(i, &deps, &mut state, &mut Vec::new(), &mut order, &mut cycles);
+            visit(
+                i,
+                &deps,
+                &mut state,
+                &mut Vec::new(),
+                &mut order,
+                &mut cycles,
+            );
         }
     }
     for cycle in cycles {
@@ -469,7 +524,11 @@ fn dependency_order(model: &Model, services: &BTreeMap<String, usize>, diags: &m
 }
 
 fn list(names: &[&str]) -> String {
-    if names.is_empty() { "none".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Context for checking one service.
@@ -483,19 +542,20 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn error(&mut self, loc: Loc, message: String, help: Option<String>) {
-        self.diags.push(Diagnostic::new(self.file, loc, message, help));
+        self.diags
+            .push(Diagnostic::new(self.file, loc, message, help));
     }
 
     /// Checks that `name` is a local resource of `kind`, or (when `import` allows it) an
     /// import of such a resource's `attr`. `what` names the use in messages.
     fn expect(&mut self, name: &Sp<Name>, kind: Kind, import: Option<Attr>, what: &str) -> bool {
-        let declared = self.scope.names_of(kind);
+        let declared = || self.scope.names_of(kind);
         match self.scope.resolve(name.as_str()) {
             None => {
                 self.error(
                     name.loc,
                     format!("{what} refers to undefined {kind} `{name}`"),
-                    Some(format!("declared {}: {}", kind.plural(), list(&declared))),
+                    Some(format!("declared {}: {}", kind.plural(), list(&declared()))),
                 );
                 false
             }
@@ -504,7 +564,7 @@ impl Cx<'_> {
                 self.error(
                     name.loc,
                     format!("{what} refers to `{name}`, which is a {k}, not a {kind}"),
-                    Some(format!("declared {}: {}", kind.plural(), list(&declared))),
+                    Some(format!("declared {}: {}", kind.plural(), list(&declared()))),
                 );
                 false
             }
@@ -528,7 +588,7 @@ impl Cx<'_> {
                     self.error(
                         name.loc,
                         format!("{what} must be a {kind} of this service; `{name}` is an import"),
-                        Some(format!("declared {}: {}", kind.plural(), list(&declared))),
+                        Some(format!("declared {}: {}", kind.plural(), list(&declared()))),
                     );
                     false
                 }
@@ -538,37 +598,86 @@ impl Cx<'_> {
 
     fn check_service(mut self) {
         let svc = self.svc;
-        if svc.user_pools.len() > 1 {
-            if let Some((n, _)) = svc.user_pools.iter().nth(1) {
-                self.error(n.loc, "a service declares at most one user pool".into(), None);
-            }
+        if let Some((n, _)) = svc.user_pools.iter().nth(1) {
+            self.error(
+                n.loc,
+                "a service declares at most one user pool".into(),
+                None,
+            );
         }
         for (name, f) in &svc.functions {
             self.check_function(name, f);
         }
         for (name, q) in &svc.queues {
             if let Some(v) = &q.visibility_timeout_seconds {
-                range(self.file, v, 0, 43200, "visibility_timeout_seconds", self.diags);
+                range(
+                    self.file,
+                    v,
+                    0,
+                    43200,
+                    "visibility_timeout_seconds",
+                    self.diags,
+                );
             }
             if let Some(dl) = &q.dead_letter {
                 if dl.queue.value == name.value {
-                    self.error(dl.queue.loc, format!("queue `{name}` cannot be its own dead-letter queue"), None);
+                    self.error(
+                        dl.queue.loc,
+                        format!("queue `{name}` cannot be its own dead-letter queue"),
+                        None,
+                    );
                 } else {
-                    self.expect(&dl.queue, Kind::Queue, None, &format!("dead-letter queue of `{name}`"));
+                    self.expect(
+                        &dl.queue,
+                        Kind::Queue,
+                        None,
+                        &format!("dead-letter queue of `{name}`"),
+                    );
                 }
-                range(self.file, &dl.max_receive_count, 1, 1000, "max_receive_count", self.diags);
+                range(
+                    self.file,
+                    &dl.max_receive_count,
+                    1,
+                    1000,
+                    "max_receive_count",
+                    self.diags,
+                );
             }
         }
         for (name, rule) in &svc.rules {
             let what = format!("rule `{name}`");
             self.expect(&rule.bus, Kind::Bus, Some(Attr::Ref), &what);
-            self.expect(&rule.target, Kind::Function, None, &format!("target of {what}"));
+            self.expect(
+                &rule.target,
+                Kind::Function,
+                None,
+                &format!("target of {what}"),
+            );
             if let Some(q) = &rule.dead_letter_queue {
-                self.expect(q, Kind::Queue, None, &format!("dead-letter queue of {what}"));
+                self.expect(
+                    q,
+                    Kind::Queue,
+                    None,
+                    &format!("dead-letter queue of {what}"),
+                );
             }
             if let Some(r) = &rule.retry {
-                range(self.file, &r.max_attempts, 0, 185, "max_attempts", self.diags);
-                range(self.file, &r.max_event_age_seconds, 60, 86400, "max_event_age_seconds", self.diags);
+                range(
+                    self.file,
+                    &r.max_attempts,
+                    0,
+                    185,
+                    "max_attempts",
+                    self.diags,
+                );
+                range(
+                    self.file,
+                    &r.max_event_age_seconds,
+                    60,
+                    86400,
+                    "max_event_age_seconds",
+                    self.diags,
+                );
             }
             if let Err(why) = check_event_pattern(&rule.pattern) {
                 self.error(
@@ -606,7 +715,14 @@ impl Cx<'_> {
                     self.expect_one_of(n, &ok, &what, "ref");
                 }
                 OutputValue::Arn(n) => {
-                    let ok = [Kind::Table, Kind::Queue, Kind::Bus, Kind::UserPool, Kind::Function, Kind::Topic];
+                    let ok = [
+                        Kind::Table,
+                        Kind::Queue,
+                        Kind::Bus,
+                        Kind::UserPool,
+                        Kind::Function,
+                        Kind::Topic,
+                    ];
                     self.expect_one_of(n, &ok, &what, "arn");
                 }
                 OutputValue::Endpoint(n) => {
@@ -620,7 +736,11 @@ impl Cx<'_> {
                 crate::model::ParameterType::Number => p.default.is_number(),
             };
             if !fits {
-                self.error(p.default.loc, format!("default of parameter `{name}` is not a {:?}", p.kind), None);
+                self.error(
+                    p.default.loc,
+                    format!("default of parameter `{name}` is not a {:?}", p.kind),
+                    None,
+                );
             }
         }
     }
@@ -628,13 +748,20 @@ impl Cx<'_> {
     fn expect_one_of(&mut self, name: &Sp<Name>, kinds: &[Kind], what: &str, form: &str) {
         let symbol = self.scope.symbols.get(name.as_str()).copied();
         match symbol {
-            None => self.error(name.loc, format!("{what} refers to undefined resource `{name}`"), None),
+            None => self.error(
+                name.loc,
+                format!("{what} refers to undefined resource `{name}`"),
+                None,
+            ),
             Some(s) if kinds.contains(&s.kind) => {}
             Some(s) => {
                 let nouns: Vec<&str> = kinds.iter().map(|k| k.noun()).collect();
                 self.error(
                     name.loc,
-                    format!("{what}: `{form}` does not apply to `{name}`, which is a {}", s.kind),
+                    format!(
+                        "{what}: `{form}` does not apply to `{name}`, which is a {}",
+                        s.kind
+                    ),
                     Some(format!("`{form}` applies to a {}", nouns.join(", "))),
                 );
             }
@@ -648,7 +775,10 @@ impl Cx<'_> {
         if let Some(t) = &f.timeout_seconds {
             range(self.file, t, 1, 900, "timeout_seconds", self.diags);
         }
-        let timeout = f.timeout_seconds.as_ref().map_or(self.defaults.timeout_seconds.value, |t| t.value);
+        let timeout = f
+            .timeout_seconds
+            .as_ref()
+            .map_or(self.defaults.timeout_seconds.value, |t| t.value);
         for (var, value) in &f.environment {
             let what = format!("environment variable `{var}` of `{name}`");
             match &value.value {
@@ -657,8 +787,12 @@ impl Cx<'_> {
                 EnvValue::Queue(n) => self.expect(n, Kind::Queue, Some(Attr::Ref), &what),
                 EnvValue::Bus(n) => self.expect(n, Kind::Bus, Some(Attr::Ref), &what),
                 EnvValue::UserPool(n) => self.expect(n, Kind::UserPool, Some(Attr::Ref), &what),
-                EnvValue::UserPoolClient(n) => self.expect(n, Kind::UserPoolClient, Some(Attr::Ref), &what),
-                EnvValue::UserPoolGroup(n) => self.expect(n, Kind::UserPoolGroup, Some(Attr::Ref), &what),
+                EnvValue::UserPoolClient(n) => {
+                    self.expect(n, Kind::UserPoolClient, Some(Attr::Ref), &what)
+                }
+                EnvValue::UserPoolGroup(n) => {
+                    self.expect(n, Kind::UserPoolGroup, Some(Attr::Ref), &what)
+                }
                 EnvValue::Parameter(n) => match self.scope.resolve(n.as_str()) {
                     Some(Resolved::Local(Kind::Parameter)) | Some(Resolved::Imported(_)) => true,
                     _ => self.expect(n, Kind::Parameter, None, &what),
@@ -667,14 +801,21 @@ impl Cx<'_> {
         }
         for p in &f.permissions {
             let what = format!("permission of `{name}`");
-            let given: Vec<(&Sp<Name>, Kind)> = [(&p.table, Kind::Table), (&p.queue, Kind::Queue), (&p.bus, Kind::Bus)]
-                .into_iter()
-                .filter_map(|(n, k)| n.as_ref().map(|n| (n, k)))
-                .collect();
+            let given: Vec<(&Sp<Name>, Kind)> = [
+                (&p.table, Kind::Table),
+                (&p.queue, Kind::Queue),
+                (&p.bus, Kind::Bus),
+            ]
+            .into_iter()
+            .filter_map(|(n, k)| n.as_ref().map(|n| (n, k)))
+            .collect();
             let [(target, kind)] = given.as_slice() else {
                 self.error(
                     p.access.loc,
-                    format!("{what} must name exactly one of `table`, `queue`, `bus` (it names {})", given.len()),
+                    format!(
+                        "{what} must name exactly one of `table`, `queue`, `bus` (it names {})",
+                        given.len()
+                    ),
                     None,
                 );
                 continue;
@@ -688,20 +829,34 @@ impl Cx<'_> {
                 let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
                 self.error(
                     p.access.loc,
-                    format!("{what}: access `{}` does not apply to a {kind}", p.access.value.as_str()),
+                    format!(
+                        "{what}: access `{}` does not apply to a {kind}",
+                        p.access.value.as_str()
+                    ),
                     Some(format!("a {kind} permission takes {}", names.join(", "))),
                 );
             }
-            let import = if *kind == Kind::Queue { None } else { Some(Attr::Ref) };
+            let import = if *kind == Kind::Queue {
+                None
+            } else {
+                Some(Attr::Ref)
+            };
             self.expect(target, *kind, import, &what);
         }
         for t in &f.triggers {
             let what = format!("trigger of `{name}`");
             range(self.file, &t.batch_size, 1, 10000, "batch_size", self.diags);
             if self.expect(&t.queue, Kind::Queue, None, &what) {
-                let queue = self.svc.queues.iter().find(|(n, _)| n.as_str() == t.queue.as_str());
+                let queue = self
+                    .svc
+                    .queues
+                    .iter()
+                    .find(|(n, _)| n.as_str() == t.queue.as_str());
                 if let Some((qname, q)) = queue {
-                    let vt = q.visibility_timeout_seconds.as_ref().map_or(30, |v| v.value);
+                    let vt = q
+                        .visibility_timeout_seconds
+                        .as_ref()
+                        .map_or(30, |v| v.value);
                     if vt < timeout {
                         self.error(
                             t.queue.loc,
@@ -713,11 +868,22 @@ impl Cx<'_> {
             }
         }
         if let Some(q) = &f.dead_letter_queue {
-            self.expect(q, Kind::Queue, None, &format!("dead-letter queue of `{name}`"));
+            self.expect(
+                q,
+                Kind::Queue,
+                None,
+                &format!("dead-letter queue of `{name}`"),
+            );
         }
     }
 
-    fn check_field_names<'k>(&mut self, loc: Loc, what: &str, noun: &str, names: impl Iterator<Item = &'k String>) {
+    fn check_field_names<'k>(
+        &mut self,
+        loc: Loc,
+        what: &str,
+        noun: &str,
+        names: impl Iterator<Item = &'k String>,
+    ) {
         for name in names {
             if !vtl::is_safe_field(name) {
                 self.error(
@@ -734,10 +900,17 @@ impl Cx<'_> {
         for (aname, a) in &api.authorizers {
             let what = format!("authorizer `{aname}`");
             match a {
-                Authorizer::Token { function, result_ttl_seconds } => {
+                Authorizer::Token {
+                    function,
+                    result_ttl_seconds,
+                } => {
                     self.expect(function, Kind::Function, None, &what);
                     if *result_ttl_seconds > 3600 {
-                        self.error(aname.loc, format!("{what}: result_ttl_seconds must be at most 3600"), None);
+                        self.error(
+                            aname.loc,
+                            format!("{what}: result_ttl_seconds must be at most 3600"),
+                            None,
+                        );
                     }
                 }
                 Authorizer::Cognito { user_pool } => {
@@ -745,14 +918,14 @@ impl Cx<'_> {
                 }
             }
         }
-        if let Some(auth) = &api.auth {
-            if !api.authorizers.keys().any(|k| k.value == auth.value) {
-                self.error(
-                    auth.loc,
-                    format!("api `{name}` uses undefined authorizer `{auth}`"),
-                    Some(format!("authorizers of `{name}`: {}", list(&authorizers))),
-                );
-            }
+        if let Some(auth) = &api.auth
+            && !api.authorizers.keys().any(|k| k.value == auth.value)
+        {
+            self.error(
+                auth.loc,
+                format!("api `{name}` uses undefined authorizer `{auth}`"),
+                Some(format!("authorizers of `{name}`: {}", list(&authorizers))),
+            );
         }
         for (mname, schema) in &api.models {
             if let Err(why) = check_json_schema(schema) {
@@ -763,7 +936,8 @@ impl Cx<'_> {
                 );
             }
         }
-        let mut seen: BTreeMap<(crate::model::Method, String), &Sp<crate::model::RouteSpec>> = BTreeMap::new();
+        let mut seen: BTreeMap<(crate::model::Method, String), &Sp<crate::model::RouteSpec>> =
+            BTreeMap::new();
         for route in &api.routes {
             let key = (route.route.method, route.route.shape());
             if let Some(first) = seen.get(&key) {
@@ -791,7 +965,10 @@ impl Cx<'_> {
                     self.error(
                         a.loc,
                         format!("{what} uses undefined authorizer `{}`", a.value),
-                        Some(format!("authorizers of `{api_name}`: {}, or `none`", list(authorizers))),
+                        Some(format!(
+                            "authorizers of `{api_name}`: {}, or `none`",
+                            list(authorizers)
+                        )),
                     );
                 }
                 Some(a.as_str())
@@ -799,7 +976,11 @@ impl Cx<'_> {
             None => api.auth.as_ref().map(|a| a.as_str()),
         };
         let schema = route.body.as_ref().and_then(|b| {
-            let found = api.models.iter().find(|(n, _)| n.value == b.value).map(|(_, s)| &s.value);
+            let found = api
+                .models
+                .iter()
+                .find(|(n, _)| n.value == b.value)
+                .map(|(_, s)| &s.value);
             if found.is_none() {
                 let models: Vec<&str> = api.models.keys().map(|n| n.as_str()).collect();
                 self.error(
@@ -826,12 +1007,22 @@ impl Cx<'_> {
                         );
                     }
                 }
-                self.check_field_names(route.integration.loc, &what, "detail field", p.detail.keys());
+                self.check_field_names(
+                    route.integration.loc,
+                    &what,
+                    "detail field",
+                    p.detail.keys(),
+                );
                 sources.extend(p.detail.values());
             }
             Integration::SendMessage(s) => {
                 self.expect(&s.queue, Kind::Queue, None, &what);
-                self.check_field_names(route.integration.loc, &what, "message attribute", s.attributes.keys());
+                self.check_field_names(
+                    route.integration.loc,
+                    &what,
+                    "message attribute",
+                    s.attributes.keys(),
+                );
                 sources.push(&s.body);
                 sources.extend(s.attributes.values());
             }
@@ -900,7 +1091,11 @@ pub fn check_json_schema(schema: &Json) -> Result<(), String> {
     }
     jsonschema::draft4::meta::validate(schema).map_err(|e| {
         let at = e.instance_path.to_string();
-        if at.is_empty() { e.to_string() } else { format!("at `{at}`: {e}") }
+        if at.is_empty() {
+            e.to_string()
+        } else {
+            format!("at `{at}`: {e}")
+        }
     })
 }
 
@@ -915,7 +1110,11 @@ pub fn check_event_pattern(pattern: &Json) -> Result<(), String> {
 
 fn check_pattern_object(map: &serde_json::Map<String, Json>, path: &str) -> Result<(), String> {
     for (key, value) in map {
-        let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+        let here = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
         match value {
             Json::Object(inner) if !inner.is_empty() => check_pattern_object(inner, &here)?,
             Json::Object(_) => return Err(format!("`{here}` is an empty object")),
@@ -924,7 +1123,11 @@ fn check_pattern_object(map: &serde_json::Map<String, Json>, path: &str) -> Resu
                     check_matcher(item, &here)?;
                 }
             }
-            Json::Array(_) => return Err(format!("`{here}` has an empty array, which matches nothing")),
+            Json::Array(_) => {
+                return Err(format!(
+                    "`{here}` has an empty array, which matches nothing"
+                ));
+            }
             other => {
                 return Err(format!(
                     "`{here}` is {other}, but a value must be an array (write `[{other}]`) or an object"
@@ -940,14 +1143,23 @@ fn check_matcher(item: &Json, path: &str) -> Result<(), String> {
         return Ok(());
     };
     if m.len() != 1 {
-        return Err(format!("`{path}`: a matcher object has exactly one operator"));
+        return Err(format!(
+            "`{path}`: a matcher object has exactly one operator"
+        ));
     }
-    let (op, arg) = m.iter().next().ok_or_else(|| format!("`{path}`: empty matcher"))?;
+    let (op, arg) = m
+        .iter()
+        .next()
+        .ok_or_else(|| format!("`{path}`: empty matcher"))?;
     let bad = |what: &str| Err(format!("`{path}`: `{op}` takes {what}"));
     match op.as_str() {
         "prefix" | "suffix" => match arg {
             Json::String(_) => Ok(()),
-            Json::Object(o) if o.len() == 1 && o.get("equals-ignore-case").is_some_and(Json::is_string) => Ok(()),
+            Json::Object(o)
+                if o.len() == 1 && o.get("equals-ignore-case").is_some_and(Json::is_string) =>
+            {
+                Ok(())
+            }
             _ => bad("a string"),
         },
         "equals-ignore-case" | "wildcard" | "cidr" => {
@@ -966,15 +1178,28 @@ fn check_matcher(item: &Json, path: &str) -> Result<(), String> {
         }
         "anything-but" => match arg {
             Json::String(_) | Json::Number(_) => Ok(()),
-            Json::Array(a) if !a.is_empty() && a.iter().all(|v| v.is_string() || v.is_number()) => Ok(()),
+            Json::Array(a) if !a.is_empty() && a.iter().all(|v| v.is_string() || v.is_number()) => {
+                Ok(())
+            }
             Json::Object(o) if o.len() == 1 => {
-                let (inner, v) = o.iter().next().ok_or_else(|| format!("`{path}`: empty matcher"))?;
+                let (inner, v) = o
+                    .iter()
+                    .next()
+                    .ok_or_else(|| format!("`{path}`: empty matcher"))?;
                 match inner.as_str() {
-                    "prefix" | "suffix" | "wildcard" | "equals-ignore-case" if v.is_string() || v.is_array() => Ok(()),
-                    _ => bad("a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case"),
+                    "prefix" | "suffix" | "wildcard" | "equals-ignore-case"
+                        if v.is_string() || v.is_array() =>
+                    {
+                        Ok(())
+                    }
+                    _ => bad(
+                        "a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case",
+                    ),
                 }
             }
-            _ => bad("a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case"),
+            _ => bad(
+                "a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case",
+            ),
         },
         "numeric" => {
             let Json::Array(a) = arg else {
@@ -983,8 +1208,13 @@ fn check_matcher(item: &Json, path: &str) -> Result<(), String> {
             let ops = ["<", "<=", "=", ">", ">="];
             let ok = !a.is_empty()
                 && a.len() % 2 == 0
-                && a.chunks(2).all(|c| c[0].as_str().is_some_and(|o| ops.contains(&o)) && c[1].is_number());
-            if ok { Ok(()) } else { bad("a list like [\">\", 0, \"<=\", 5]") }
+                && a.chunks(2)
+                    .all(|c| c[0].as_str().is_some_and(|o| ops.contains(&o)) && c[1].is_number());
+            if ok {
+                Ok(())
+            } else {
+                bad("a list like [\">\", 0, \"<=\", 5]")
+            }
         }
         other => Err(format!(
             "`{path}`: unknown operator `{other}` (expected prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard or cidr)"
@@ -999,8 +1229,18 @@ mod tests {
 
     #[test]
     fn a_plain_pattern_is_valid() {
-        assert!(check_event_pattern(&json!({"source": ["restaurant"], "detail-type": ["order.updated"]})).is_ok());
-        assert!(check_event_pattern(&json!({"detail": {"n": [{"numeric": [">", 0]}], "s": [{"prefix": "a"}]}})).is_ok());
+        assert!(
+            check_event_pattern(
+                &json!({"source": ["restaurant"], "detail-type": ["order.updated"]})
+            )
+            .is_ok()
+        );
+        assert!(
+            check_event_pattern(
+                &json!({"detail": {"n": [{"numeric": [">", 0]}], "s": [{"prefix": "a"}]}})
+            )
+            .is_ok()
+        );
     }
 
     #[test]

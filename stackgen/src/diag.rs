@@ -40,10 +40,16 @@ impl Diagnostic {
     /// The finding with the offending source line, a caret under the column, and the help.
     pub fn render(&self, source: Option<&str>) -> String {
         let mut out = format!("{self}\n");
-        if let Some(line) = source.and_then(|s| s.lines().nth(self.loc.line.saturating_sub(1) as usize)) {
+        if let Some(line) =
+            source.and_then(|s| s.lines().nth(self.loc.line.saturating_sub(1) as usize))
+        {
             let number = self.loc.line.to_string();
             let pad = " ".repeat(number.len());
-            let caret = " ".repeat(line.chars().take(self.loc.col.saturating_sub(1) as usize).count());
+            let caret = " ".repeat(
+                line.chars()
+                    .take(self.loc.col.saturating_sub(1) as usize)
+                    .count(),
+            );
             out.push_str(&format!("{pad} |\n{number} | {line}\n{pad} | {caret}^\n"));
         }
         if let Some(help) = &self.help {

@@ -168,7 +168,12 @@ macro_rules! str_newtype {
     };
 }
 
-fn check_chars(value: &str, first: fn(char) -> bool, rest: fn(char) -> bool, rule: &str) -> Result<(), String> {
+fn check_chars(
+    value: &str,
+    first: fn(char) -> bool,
+    rest: fn(char) -> bool,
+    rule: &str,
+) -> Result<(), String> {
     let mut chars = value.chars();
     match chars.next() {
         None => Err("it is empty".into()),
@@ -285,7 +290,11 @@ impl Method {
 
     /// The upper-case method name (`GET`).
     pub fn as_str(self) -> &'static str {
-        Self::ALL.iter().find(|(_, m)| *m == self).map(|(s, _)| *s).unwrap_or("GET")
+        Self::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map(|(s, _)| *s)
+            .unwrap_or("GET")
     }
 }
 
@@ -344,17 +353,22 @@ impl RouteSpec {
             let parts: Vec<&str> = path[1..].split('/').collect();
             for (i, part) in parts.iter().enumerate() {
                 if part.is_empty() {
-                    return Err(malformed("the path has an empty segment (`//` or a trailing `/`)"));
+                    return Err(malformed(
+                        "the path has an empty segment (`//` or a trailing `/`)",
+                    ));
                 }
                 if let Some(inner) = part.strip_prefix('{') {
-                    let inner = inner
-                        .strip_suffix('}')
-                        .ok_or_else(|| malformed(&format!("segment `{part}` opens `{{` without closing it")))?;
+                    let inner = inner.strip_suffix('}').ok_or_else(|| {
+                        malformed(&format!("segment `{part}` opens `{{` without closing it"))
+                    })?;
                     let (name, greedy) = match inner.strip_suffix('+') {
                         Some(name) => (name, true),
                         None => (inner, false),
                     };
-                    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    let valid = name
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                     if !valid {
                         return Err(malformed(&format!(
@@ -362,7 +376,9 @@ impl RouteSpec {
                         )));
                     }
                     if greedy && i + 1 != parts.len() {
-                        return Err(malformed("a greedy parameter `{name+}` must be the last segment"));
+                        return Err(malformed(
+                            "a greedy parameter `{name+}` must be the last segment",
+                        ));
                     }
                     if segments
                         .iter()
@@ -806,7 +822,9 @@ pub struct Permission {
 }
 
 /// Kinds of access a permission grants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Access {
     /// Get, query, scan.
@@ -1080,9 +1098,14 @@ pub fn load(dir: &Path) -> Result<Model, Vec<Diagnostic>> {
     };
     paths.sort();
     let app_path = dir.join(APP_FILE);
-    let app = parse_file::<AppFile>(&app_path).map_err(|e| errors.push(e)).ok();
+    let app = parse_file::<AppFile>(&app_path)
+        .map_err(|e| errors.push(e))
+        .ok();
     let mut services = Vec::new();
-    for path in paths.iter().filter(|p| p.file_name() != app_path.file_name()) {
+    for path in paths
+        .iter()
+        .filter(|p| p.file_name() != app_path.file_name())
+    {
         match parse_file::<ServiceFile>(path) {
             Ok(s) => services.push(s),
             Err(e) => errors.push(e),
@@ -1102,7 +1125,10 @@ pub fn parse_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Source<
 }
 
 /// Parses `text` as the file at `path`.
-pub fn parse_str<T: serde::de::DeserializeOwned>(path: &Path, text: String) -> Result<Source<T>, Diagnostic> {
+pub fn parse_str<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: String,
+) -> Result<Source<T>, Diagnostic> {
     let options = serde_saphyr::options! { with_snippet: false };
     match serde_saphyr::from_str_with_options::<T>(&text, options) {
         Ok(file) => Ok(Source {
@@ -1155,12 +1181,19 @@ mod tests {
     #[test]
     fn route_without_slash_is_malformed() {
         let e = RouteSpec::parse("GET users").unwrap_err();
-        assert_eq!(e, "malformed route `GET users`: the path must start with `/`");
+        assert_eq!(
+            e,
+            "malformed route `GET users`: the path must start with `/`"
+        );
     }
 
     #[test]
     fn route_with_unknown_method_is_malformed() {
-        assert!(RouteSpec::parse("FETCH /users").unwrap_err().contains("unknown method `FETCH`"));
+        assert!(
+            RouteSpec::parse("FETCH /users")
+                .unwrap_err()
+                .contains("unknown method `FETCH`")
+        );
     }
 
     #[test]
@@ -1179,7 +1212,11 @@ mod tests {
 
     #[test]
     fn spanned_values_keep_their_position() {
-        let src: Source<Import> = parse_str(Path::new("x.yaml"), "service: users\noutput: UserPoolArn\n".into()).unwrap();
+        let src: Source<Import> = parse_str(
+            Path::new("x.yaml"),
+            "service: users\noutput: UserPoolArn\n".into(),
+        )
+        .unwrap();
         assert_eq!(src.file.output.loc, Loc { line: 2, col: 9 });
     }
 }

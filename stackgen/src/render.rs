@@ -23,7 +23,8 @@ use serde_json::json;
 
 use crate::check::{Checked, Kind, Resolved, Scope};
 use crate::model::{
-    Access, Api, Authorizer, EnvValue, Integration, Json, OutputValue, ParameterType, Route, ServiceFile, Tracing,
+    Access, Api, Authorizer, EnvValue, Integration, Json, OutputValue, ParameterType, Route,
+    ServiceFile, Tracing,
 };
 use crate::vtl::{self, CallerSource};
 use crate::yaml;
@@ -84,7 +85,10 @@ fn filter_cfn(value: Value) -> Result<Value, minijinja::Error> {
 }
 
 fn filter_yaml(value: Value, indent: usize) -> Result<Value, minijinja::Error> {
-    Ok(Value::from_safe_string(yaml::block(&as_json(&value)?, indent)))
+    Ok(Value::from_safe_string(yaml::block(
+        &as_json(&value)?,
+        indent,
+    )))
 }
 
 fn filter_key(value: String) -> Value {
@@ -133,7 +137,10 @@ impl Renderer {
             let text = self.render(SERVICE_TEMPLATE, &view)?;
             out.push((format!("{}.yaml", svc.file.service.as_str()), text));
         }
-        out.push((ROOT_OUTPUT.to_string(), self.render(ROOT_TEMPLATE, &root_view(checked))?));
+        out.push((
+            ROOT_OUTPUT.to_string(),
+            self.render(ROOT_TEMPLATE, &root_view(checked))?,
+        ));
         out.sort();
         Ok(out)
     }
@@ -171,7 +178,9 @@ fn arn_of(scope: &Scope, name: &str) -> Json {
 }
 
 fn endpoint(api: &str, stage: &str) -> Json {
-    sub(format!("https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"))
+    sub(format!(
+        "https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+    ))
 }
 
 fn lambda_uri(function: &str) -> Json {
@@ -308,7 +317,10 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             name: n.to_string(),
             kind: "String",
             default: None,
-            description: format!("Output `{}` of the {} service (set by the root template)", imp.output, imp.service),
+            description: format!(
+                "Output `{}` of the {} service (set by the root template)",
+                imp.output, imp.service
+            ),
         });
     }
     parameters.sort_by(|a, b| a.name.cmp(&b.name));
@@ -477,7 +489,11 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
                 };
                 push(json!({ template: {"TableName": value_of(t.as_str())} }));
             } else if let Some(q) = &p.queue {
-                let template = if p.access.value == Access::Poll { "SQSPollerPolicy" } else { "SQSSendMessagePolicy" };
+                let template = if p.access.value == Access::Poll {
+                    "SQSPollerPolicy"
+                } else {
+                    "SQSSendMessagePolicy"
+                };
                 push(json!({ template: {"QueueName": get_att(q.as_str(), "QueueName")} }));
             } else if let Some(b) = &p.bus {
                 push(json!({"EventBridgePutEventsPolicy": {"EventBusName": value_of(b.as_str())}}));
@@ -514,7 +530,8 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             props["Policies"] = Json::Array(policies);
         }
         if let Some(q) = &f.dead_letter_queue {
-            props["DeadLetterQueue"] = json!({"Type": "SQS", "TargetArn": get_att(q.as_str(), "Arn")});
+            props["DeadLetterQueue"] =
+                json!({"Type": "SQS", "TargetArn": get_att(q.as_str(), "Arn")});
         }
         functions.push(FunctionView {
             name: n.to_string(),
@@ -529,7 +546,8 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
 
     let mut rules = Vec::new();
     for (n, rule) in &svc.rules {
-        let mut target = json!({"Id": rule.target.as_str(), "Arn": get_att(rule.target.as_str(), "Arn")});
+        let mut target =
+            json!({"Id": rule.target.as_str(), "Arn": get_att(rule.target.as_str(), "Arn")});
         if let Some(retry) = &rule.retry {
             target["RetryPolicy"] = json!({
                 "MaximumRetryAttempts": retry.max_attempts.value,
@@ -592,7 +610,11 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             })
         };
         for api in &a.apis {
-            let stage = svc.apis.iter().find(|(k, _)| k.value == api.value).map(|(_, v)| v.stage.to_string());
+            let stage = svc
+                .apis
+                .iter()
+                .find(|(k, _)| k.value == api.value)
+                .map(|(_, v)| v.stage.to_string());
             alarms.push(named(
                 format!("{api}5xxAlarm"),
                 alarm(
@@ -627,7 +649,11 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             OutputValue::Ref(x) => value_of(x.as_str()),
             OutputValue::Arn(x) => arn_of(scope, x.as_str()),
             OutputValue::Endpoint(x) => {
-                let stage = svc.apis.iter().find(|(k, _)| k.value == x.value).map(|(_, v)| v.stage.to_string());
+                let stage = svc
+                    .apis
+                    .iter()
+                    .find(|(k, _)| k.value == x.value)
+                    .map(|(_, v)| v.stage.to_string());
                 endpoint(x.as_str(), &stage.unwrap_or_default())
             }
         }
@@ -668,7 +694,13 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
     ServiceView {
         project: app.project.to_string(),
         service: svc.service.to_string(),
-        source: format!("model/{}", src.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
+        source: format!(
+            "model/{}",
+            src.path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
         description: svc.description.clone(),
         parameters,
         tables,
@@ -713,10 +745,12 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
     for route in &api.routes {
         let spec = &route.route.value;
         let auth = effective_auth(api, route);
-        let caller = auth.and_then(|a| api.authorizers.iter().find(|(k, _)| k.as_str() == a)).map(|(_, a)| match a {
-            Authorizer::Token { .. } => CallerSource::LambdaPrincipal,
-            Authorizer::Cognito { .. } => CallerSource::CognitoClaims,
-        });
+        let caller = auth
+            .and_then(|a| api.authorizers.iter().find(|(k, _)| k.as_str() == a))
+            .map(|(_, a)| match a {
+                Authorizer::Token { .. } => CallerSource::LambdaPrincipal,
+                Authorizer::Cognito { .. } => CallerSource::CognitoClaims,
+            });
         let mut op = serde_json::Map::new();
         let mut params: Vec<Json> = spec
             .params()
@@ -727,7 +761,10 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
             uses_validator = true;
             params.push(json!({"name": "body", "in": "body", "required": true, "schema": {"$ref": format!("#/definitions/{body}")}}));
             op.insert("consumes".into(), json!(["application/json"]));
-            op.insert("x-amazon-apigateway-request-validator".into(), json!("body"));
+            op.insert(
+                "x-amazon-apigateway-request-validator".into(),
+                json!("body"),
+            );
         }
         if !params.is_empty() {
             op.insert("parameters".into(), Json::Array(params));
@@ -739,7 +776,11 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
         };
         let integration = match &route.integration.value {
             Integration::Function(f) => {
-                let mut id = format!("{f}{name}{}{}Permission", camel(spec.method.as_str().to_ascii_lowercase().as_str()), camel(&spec.path));
+                let mut id = format!(
+                    "{f}{name}{}{}Permission",
+                    camel(spec.method.as_str().to_ascii_lowercase().as_str()),
+                    camel(&spec.path)
+                );
                 let mut k = 2;
                 while !permission_ids.insert(id.clone()) {
                     id = format!("{f}{name}Route{k}Permission");
@@ -809,7 +850,10 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
     let mut security = serde_json::Map::new();
     for (aname, a) in &api.authorizers {
         let authorizer = match a {
-            Authorizer::Token { function, result_ttl_seconds } => {
+            Authorizer::Token {
+                function,
+                result_ttl_seconds,
+            } => {
                 permissions.push(named(
                     format!("{function}{name}AuthorizerPermission"),
                     json!({
@@ -862,7 +906,11 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
         definition["securityDefinitions"] = Json::Object(security);
     }
     if !api.models.is_empty() {
-        let defs: serde_json::Map<String, Json> = api.models.iter().map(|(k, v)| (k.to_string(), v.value.clone())).collect();
+        let defs: serde_json::Map<String, Json> = api
+            .models
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.value.clone()))
+            .collect();
         definition["definitions"] = Json::Object(defs);
     }
     if uses_validator {
@@ -904,7 +952,14 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
     }
 }
 
-fn service_integration(uri: Json, role: &str, request_parameters: Json, request: Json, success: Json, cors: &Json) -> Json {
+fn service_integration(
+    uri: Json,
+    role: &str,
+    request_parameters: Json,
+    request: Json,
+    success: Json,
+    cors: &Json,
+) -> Json {
     json!({
         "type": "aws",
         "httpMethod": "POST",
@@ -967,7 +1022,10 @@ fn root_view(checked: &Checked) -> RootView {
                 .map(|(n, imp)| {
                     (
                         n.to_string(),
-                        get_att(&application_id(imp.service.as_str()), &format!("Outputs.{}", imp.output)),
+                        get_att(
+                            &application_id(imp.service.as_str()),
+                            &format!("Outputs.{}", imp.output),
+                        ),
                     )
                 })
                 .collect();
@@ -975,7 +1033,11 @@ fn root_view(checked: &Checked) -> RootView {
         }
         applications.push(named(id.clone(), props));
         for (o, out) in &svc.outputs {
-            let name = if counts.get(o.as_str()) == Some(&1) { o.to_string() } else { format!("{}{o}", camel(svc.service.as_str())) };
+            let name = if counts.get(o.as_str()) == Some(&1) {
+                o.to_string()
+            } else {
+                format!("{}{o}", camel(svc.service.as_str()))
+            };
             outputs.push(OutputView {
                 name,
                 description: format!("{} ({} service)", out.description, svc.service),

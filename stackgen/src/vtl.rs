@@ -42,14 +42,19 @@ impl CallerSource {
 /// Characters allowed in constants that end up inside templates.
 pub fn is_safe_constant(s: &str) -> bool {
     !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '-' | ':' | '/' | '@' | '+' | '='))
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, ' ' | '.' | '_' | '-' | ':' | '/' | '@' | '+' | '=')
+        })
 }
 
 /// Characters allowed in body field, path parameter, detail field and attribute names.
 pub fn is_safe_field(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// The VTL expression for a value's raw string.
@@ -124,7 +129,10 @@ pub fn send_message_request(s: &SendMessage, caller: Option<CallerSource>) -> St
         let n = i + 1;
         parts.push(format!("MessageAttribute.{n}.Name={}", form_encode(name)));
         parts.push(format!("MessageAttribute.{n}.Value.DataType=String"));
-        parts.push(format!("MessageAttribute.{n}.Value.StringValue={}", encode(&source.value)));
+        parts.push(format!(
+            "MessageAttribute.{n}.Value.StringValue={}",
+            encode(&source.value)
+        ));
     }
     parts.join("&")
 }
@@ -144,7 +152,9 @@ fn form_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -182,7 +192,10 @@ mod tests {
     #[test]
     fn send_message_is_form_encoded() {
         let mut attributes = BTreeMap::new();
-        attributes.insert("CommandName".to_string(), sp(ValueSource::Value("AddFavorite".into())));
+        attributes.insert(
+            "CommandName".to_string(),
+            sp(ValueSource::Value("AddFavorite".into())),
+        );
         attributes.insert("UserId".to_string(), sp(ValueSource::Caller));
         let s = SendMessage {
             queue: sp(Name::new("FavoritesQueue").unwrap()),

@@ -45,15 +45,17 @@ pub fn inline(value: &Value) -> String {
 pub fn block(value: &Value, indent: usize) -> String {
     let pad = " ".repeat(indent);
     if let Some((tag, arg)) = intrinsic(value) {
-        if let Some(short) = intrinsic_inline(value) {
-            if !is_multiline(arg) && !arg.is_array() || tag == "!GetAtt" {
-                return format!(" {short}");
-            }
+        if let Some(short) = intrinsic_inline(value)
+            && (!is_multiline(arg) && !arg.is_array() || tag == "!GetAtt")
+        {
+            return format!(" {short}");
         }
         return format!(" {tag}{}", block(arg, indent));
     }
     match value {
-        Value::String(s) if is_multiline(value) => literal(s, &pad).unwrap_or_else(|| format!(" {}", quote(s))),
+        Value::String(s) if is_multiline(value) => {
+            literal(s, &pad).unwrap_or_else(|| format!(" {}", quote(s)))
+        }
         Value::Array(items) if !items.is_empty() => {
             let mut out = String::new();
             for item in items {
@@ -124,7 +126,11 @@ fn intrinsic_inline(value: &Value) -> Option<String> {
         ("!GetAtt", Value::Array(parts)) if parts.len() == 2 => {
             let (a, b) = (parts[0].as_str()?, parts[1].as_str()?);
             let joined = format!("{a}.{b}");
-            Some(if is_plain(&joined) { format!("!GetAtt {joined}") } else { format!("!GetAtt {}", quote(&joined)) })
+            Some(if is_plain(&joined) {
+                format!("!GetAtt {joined}")
+            } else {
+                format!("!GetAtt {}", quote(&joined))
+            })
         }
         (tag, arg) => Some(format!("{tag} {}", inline(arg))),
     }
@@ -143,8 +149,12 @@ fn is_multiline(value: &Value) -> bool {
 fn literal(s: &str, pad: &str) -> Option<String> {
     let body = s.strip_suffix('\n').unwrap_or(s);
     let chomp = if body.len() == s.len() { "|-" } else { "|" };
-    let printable = s.chars().all(|c| c == '\n' || (!c.is_control() && c != '\u{feff}'));
-    let clean_lines = body.lines().all(|l| !l.ends_with(' ') && !l.ends_with('\t'));
+    let printable = s
+        .chars()
+        .all(|c| c == '\n' || (!c.is_control() && c != '\u{feff}'));
+    let clean_lines = body
+        .lines()
+        .all(|l| !l.ends_with(' ') && !l.ends_with('\t'));
     let starts_ok = !body.starts_with(' ') && !body.starts_with('\t') && !body.starts_with('\n');
     if body.ends_with('\n') || !printable || !clean_lines || !starts_ok {
         return None;
@@ -172,9 +182,12 @@ const RESERVED: [&str; 13] = [
 /// Whether a string can be written as a plain scalar without changing its meaning.
 fn is_plain(s: &str) -> bool {
     let mut chars = s.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/' || c == '$');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/' || c == '$');
     first_ok
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '$' | ':'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '$' | ':'))
         && !s.ends_with(':')
         && !s.contains(": ")
         && !RESERVED.contains(&s)
@@ -194,14 +207,20 @@ mod tests {
     #[test]
     fn intrinsics_use_the_short_form() {
         assert_eq!(inline(&json!({"Ref": "UsersTable"})), "!Ref UsersTable");
-        assert_eq!(inline(&json!({"Fn::GetAtt": ["Q", "Arn"]})), "!GetAtt Q.Arn");
+        assert_eq!(
+            inline(&json!({"Fn::GetAtt": ["Q", "Arn"]})),
+            "!GetAtt Q.Arn"
+        );
         assert_eq!(inline(&json!({"Fn::Sub": "${A}-b"})), "!Sub \"${A}-b\"");
     }
 
     #[test]
     fn maps_are_sorted_and_sequences_of_maps_are_compact() {
         let v = json!({"b": [{"w": 1, "v": 2}, "s"], "a": {"Ref": "X"}});
-        assert_eq!(block(&v, 2), "\n  a: !Ref X\n  b:\n    - v: 2\n      w: 1\n    - \"s\"");
+        assert_eq!(
+            block(&v, 2),
+            "\n  a: !Ref X\n  b:\n    - v: 2\n      w: 1\n    - \"s\""
+        );
     }
 
     #[test]
@@ -215,6 +234,9 @@ mod tests {
         assert_eq!(key("200"), "\"200\"");
         assert_eq!(key("on"), "\"on\"");
         assert_eq!(key("/users/{userid}"), "\"/users/{userid}\"");
-        assert_eq!(key("x-amazon-apigateway-integration"), "x-amazon-apigateway-integration");
+        assert_eq!(
+            key("x-amazon-apigateway-integration"),
+            "x-amazon-apigateway-integration"
+        );
     }
 }

@@ -21,8 +21,16 @@ fn findings(case: &Path) -> String {
     };
     let mut out = String::new();
     for d in diags {
-        let file = d.file.strip_prefix(case).unwrap_or(&d.file).display().to_string();
-        out.push_str(&format!("{file}:{}:{}: {}\n", d.loc.line, d.loc.col, d.message));
+        let file = d
+            .file
+            .strip_prefix(case)
+            .unwrap_or(&d.file)
+            .display()
+            .to_string();
+        out.push_str(&format!(
+            "{file}:{}:{}: {}\n",
+            d.loc.line, d.loc.col, d.message
+        ));
         if let Some(help) = &d.help {
             out.push_str(&format!("  = help: {help}\n"));
         }
@@ -38,7 +46,11 @@ fn every_bad_model_is_rejected_with_its_expected_findings() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 15, "expected a fixture per rule, found {}", cases.len());
+    assert!(
+        cases.len() >= 15,
+        "expected a fixture per rule, found {}",
+        cases.len()
+    );
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     for case in &cases {
@@ -67,6 +79,13 @@ fn the_app_model_has_no_findings() {
     let model = model::load(&dir).unwrap_or_else(|d| panic!("{d:#?}"));
     assert_eq!(model.services.len(), 4);
     if let Err(diags) = Checked::new(model) {
-        panic!("{}", diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"));
+        panic!(
+            "{}",
+            diags
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 }

@@ -37,7 +37,9 @@ fn render_check_passes_on_the_committed_templates() {
 fn render_check_fails_and_names_the_stale_file() {
     let tmp = sandbox();
     let users = tmp.path().join("generated/users.yaml");
-    let edited = std::fs::read_to_string(&users).unwrap().replace("MemorySize: 128", "MemorySize: 256");
+    let edited = std::fs::read_to_string(&users)
+        .unwrap()
+        .replace("MemorySize: 128", "MemorySize: 256");
     std::fs::write(&users, edited).unwrap();
     std::fs::remove_file(tmp.path().join("generated/orders.yaml")).unwrap();
     std::fs::write(tmp.path().join("generated/old.yaml"), "x: 1\n").unwrap();
@@ -46,7 +48,10 @@ fn render_check_fails_and_names_the_stale_file() {
 
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("users.yaml: differs from the model (first at line"), "{err}");
+    assert!(
+        err.contains("users.yaml: differs from the model (first at line"),
+        "{err}"
+    );
     assert!(err.contains("orders.yaml: missing"), "{err}");
     assert!(err.contains("old.yaml: not produced by the model"), "{err}");
     // --check never writes.
@@ -68,16 +73,23 @@ fn render_repairs_drift_byte_for_byte() {
     assert!(out.status.success());
     let again = stackgen(tmp.path(), &["render", "--check"]);
     assert!(again.status.success(), "{}", text(&again.stderr));
-    for (n, bytes) in ["users", "orders", "userprofile", "orderstatus", "template"].iter().zip(first) {
+    for (n, bytes) in ["users", "orders", "userprofile", "orderstatus", "template"]
+        .iter()
+        .zip(first)
+    {
         let committed = std::fs::read(common::repo().join(format!("generated/{n}.yaml"))).unwrap();
-        assert_eq!(bytes, committed, "generated/{n}.yaml differs from the committed one");
+        assert_eq!(
+            bytes, committed,
+            "generated/{n}.yaml differs from the committed one"
+        );
     }
 }
 
 #[test]
 fn validate_reports_findings_with_positions_and_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/several_findings/model");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/several_findings/model");
     common::copy_dir(&fixture, &tmp.path().join("model"));
 
     let out = stackgen(tmp.path(), &["validate"]);
@@ -86,7 +98,10 @@ fn validate_reports_findings_with_positions_and_exits_1() {
     let err = text(&out.stderr);
     assert!(err.contains("model/shop.yaml:17:27: environment variable `ITEMS_TABLE` of `ItemsFunction` refers to undefined bus `NoBus`"), "{err}");
     assert!(err.contains("model/shop.yaml:19:18: permission of `ItemsFunction` refers to undefined table `NoTable`"), "{err}");
-    assert!(err.contains("  = help: declared tables: ItemsTable"), "{err}");
+    assert!(
+        err.contains("  = help: declared tables: ItemsTable"),
+        "{err}"
+    );
     assert!(err.contains("the model has 2 problems"), "{err}");
 }
 
@@ -104,7 +119,8 @@ fn schema_prints_the_json_schema_of_both_file_kinds() {
     for (arg, title) in [("service", "ServiceFile"), ("app", "AppFile")] {
         let out = stackgen(tmp.path(), &["schema", arg]);
         assert!(out.status.success());
-        let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
+        let schema: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("schema is JSON");
         assert_eq!(schema["title"], title);
     }
 }
@@ -114,5 +130,9 @@ fn a_missing_repository_is_an_error_not_a_panic() {
     let tmp = tempfile::tempdir().unwrap();
     let out = stackgen(tmp.path(), &["validate"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no `model/app.yaml`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no `model/app.yaml`"),
+        "{}",
+        text(&out.stderr)
+    );
 }

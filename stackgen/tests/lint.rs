@@ -18,7 +18,10 @@ fn generated() -> Vec<std::path::PathBuf> {
 
 #[test]
 fn cfn_lint_reports_nothing() {
-    let out = Command::new(common::tool("cfn-lint")).args(generated()).output().expect("run cfn-lint");
+    let out = Command::new(common::tool("cfn-lint"))
+        .args(generated())
+        .output()
+        .expect("run cfn-lint");
     assert!(
         out.status.success(),
         "cfn-lint found problems:\n{}{}",

@@ -31,25 +31,103 @@ fn resource<'a>(template: &'a str, name: &str) -> &'a str {
 
 const FUNCTIONS: &[(&str, &str, &str, &str, &[&str])] = &[
     ("users", "UsersFunction", "users", "users", &["USERS_TABLE"]),
-    ("users", "AuthorizerFunction", "users", "authorizer", &["USER_POOL_ID", "APP_CLIENT_ID", "ADMIN_GROUP_NAME"]),
+    (
+        "users",
+        "AuthorizerFunction",
+        "users",
+        "authorizer",
+        &["USER_POOL_ID", "APP_CLIENT_ID", "ADMIN_GROUP_NAME"],
+    ),
     (
         "orders",
         "CreateOrderFunction",
         "orders",
         "create-order",
-        &["ORDERS_TABLE", "IDEMPOTENCY_TABLE", "IDEMPOTENCY_TTL_SECONDS", "METRICS_NAMESPACE", "SERVICE_NAME"],
+        &[
+            "ORDERS_TABLE",
+            "IDEMPOTENCY_TABLE",
+            "IDEMPOTENCY_TTL_SECONDS",
+            "METRICS_NAMESPACE",
+            "SERVICE_NAME",
+        ],
     ),
-    ("orders", "GetOrderFunction", "orders", "get-order", &["ORDERS_TABLE"]),
-    ("orders", "ListOrdersFunction", "orders", "list-orders", &["ORDERS_TABLE"]),
-    ("orders", "EditOrderFunction", "orders", "edit-order", &["ORDERS_TABLE"]),
-    ("orders", "CancelOrderFunction", "orders", "cancel-order", &["ORDERS_TABLE"]),
-    ("orderstatus", "UpdateOrderStatusFunction", "orderstatus", "update-order-status", &["ORDERS_TABLE"]),
-    ("userprofile", "AddAddressFunction", "userprofile", "add-address", &["ADDRESS_TABLE"]),
-    ("userprofile", "EditAddressFunction", "userprofile", "edit-address", &["ADDRESS_TABLE"]),
-    ("userprofile", "DeleteAddressFunction", "userprofile", "delete-address", &["ADDRESS_TABLE"]),
-    ("userprofile", "ListAddressesFunction", "userprofile", "list-addresses", &["ADDRESS_TABLE"]),
-    ("userprofile", "ListFavoritesFunction", "userprofile", "list-favorites", &["FAVORITES_TABLE"]),
-    ("userprofile", "FavoritesConsumerFunction", "userprofile", "favorites-consumer", &["FAVORITES_TABLE"]),
+    (
+        "orders",
+        "GetOrderFunction",
+        "orders",
+        "get-order",
+        &["ORDERS_TABLE"],
+    ),
+    (
+        "orders",
+        "ListOrdersFunction",
+        "orders",
+        "list-orders",
+        &["ORDERS_TABLE"],
+    ),
+    (
+        "orders",
+        "EditOrderFunction",
+        "orders",
+        "edit-order",
+        &["ORDERS_TABLE"],
+    ),
+    (
+        "orders",
+        "CancelOrderFunction",
+        "orders",
+        "cancel-order",
+        &["ORDERS_TABLE"],
+    ),
+    (
+        "orderstatus",
+        "UpdateOrderStatusFunction",
+        "orderstatus",
+        "update-order-status",
+        &["ORDERS_TABLE"],
+    ),
+    (
+        "userprofile",
+        "AddAddressFunction",
+        "userprofile",
+        "add-address",
+        &["ADDRESS_TABLE"],
+    ),
+    (
+        "userprofile",
+        "EditAddressFunction",
+        "userprofile",
+        "edit-address",
+        &["ADDRESS_TABLE"],
+    ),
+    (
+        "userprofile",
+        "DeleteAddressFunction",
+        "userprofile",
+        "delete-address",
+        &["ADDRESS_TABLE"],
+    ),
+    (
+        "userprofile",
+        "ListAddressesFunction",
+        "userprofile",
+        "list-addresses",
+        &["ADDRESS_TABLE"],
+    ),
+    (
+        "userprofile",
+        "ListFavoritesFunction",
+        "userprofile",
+        "list-favorites",
+        &["FAVORITES_TABLE"],
+    ),
+    (
+        "userprofile",
+        "FavoritesConsumerFunction",
+        "userprofile",
+        "favorites-consumer",
+        &["FAVORITES_TABLE"],
+    ),
 ];
 
 #[test]
@@ -70,7 +148,10 @@ fn every_function_matches_the_wiring() {
             assert!(text.contains(&want), "{id}: missing `{want}` in\n{text}");
         }
         for var in *env {
-            assert!(text.contains(&format!("          {var}: ")), "{id}: no env {var}\n{text}");
+            assert!(
+                text.contains(&format!("          {var}: ")),
+                "{id}: no env {var}\n{text}"
+            );
         }
     }
 }
@@ -81,7 +162,10 @@ fn nothing_grants_every_resource_or_full_access() {
         for line in text.lines() {
             let l = line.trim();
             assert!(!l.contains("FullAccess"), "{name}: {l}");
-            assert!(!(l.starts_with("Resource:") && l.contains("\"*\"")), "{name}: {l}");
+            assert!(
+                !(l.starts_with("Resource:") && l.contains("\"*\"")),
+                "{name}: {l}"
+            );
             assert!(l != "- \"*\"", "{name}: {l}");
         }
         assert!(!text.contains("AmazonDynamoDBFullAccess"));
@@ -92,24 +176,51 @@ fn nothing_grants_every_resource_or_full_access() {
 fn each_service_publishes_its_outputs_in_one_ssm_parameter() {
     let files = files();
     let expect: &[(&str, &[&str])] = &[
-        ("users", &["APIEndpoint", "UsersTable", "UserPool", "UserPoolClient", "UserPoolAdminGroupName"]),
+        (
+            "users",
+            &[
+                "APIEndpoint",
+                "UsersTable",
+                "UserPool",
+                "UserPoolClient",
+                "UserPoolAdminGroupName",
+            ],
+        ),
         ("orders", &["OrdersServiceEndpoint", "OrdersTable"]),
         (
             "userprofile",
-            &["ProfileApiEndpoint", "AddressTable", "FavoritesTable", "AddressBusName", "FavoritesQueueUrl"],
+            &[
+                "ProfileApiEndpoint",
+                "AddressTable",
+                "FavoritesTable",
+                "AddressBusName",
+                "FavoritesQueueUrl",
+            ],
         ),
         ("orderstatus", &["RestaurantBusName"]),
     ];
     for (service, keys) in expect {
         let text = &files[&format!("{service}.yaml")];
         let ssm = resource(text, "ServiceOutputsParameter");
-        assert!(ssm.contains(&format!("Name: \"/foodapp/outputs/service/{service}\"")), "{ssm}");
-        let json_line = ssm.lines().find(|l| l.trim_start().starts_with("- \"{")).expect("JSON template");
+        assert!(
+            ssm.contains(&format!("Name: \"/foodapp/outputs/service/{service}\"")),
+            "{ssm}"
+        );
+        let json_line = ssm
+            .lines()
+            .find(|l| l.trim_start().starts_with("- \"{"))
+            .expect("JSON template");
         let found = json_line.matches("\\\":\\\"${").count();
         assert_eq!(found, keys.len(), "{service}: {json_line}");
         for key in *keys {
-            assert!(json_line.contains(&format!("\\\"{key}\\\":\\\"${{{key}}}\\\"")), "{service} lacks {key}");
-            assert!(text.contains(&format!("\n  {key}:\n    Description:")), "{service}: no stack output {key}");
+            assert!(
+                json_line.contains(&format!("\\\"{key}\\\":\\\"${{{key}}}\\\"")),
+                "{service} lacks {key}"
+            );
+            assert!(
+                text.contains(&format!("\n  {key}:\n    Description:")),
+                "{service}: no stack output {key}"
+            );
         }
     }
 }
@@ -130,15 +241,26 @@ fn api_endpoints_include_the_stage() {
                 _ => "User profile API endpoint, with the stage",
             }
         );
-        assert!(files[&format!("{service}.yaml")].contains(&want), "{service}: {want}");
+        assert!(
+            files[&format!("{service}.yaml")].contains(&want),
+            "{service}: {want}"
+        );
     }
 }
 
 #[test]
 fn the_root_template_wires_cross_service_parameters() {
     let root = &files()["template.yaml"];
-    for app in ["UsersService", "OrdersService", "UserprofileService", "OrderstatusService"] {
-        assert!(root.contains(&format!("  {app}:\n    Type: AWS::Serverless::Application")), "{app}");
+    for app in [
+        "UsersService",
+        "OrdersService",
+        "UserprofileService",
+        "OrderstatusService",
+    ] {
+        assert!(
+            root.contains(&format!("  {app}:\n    Type: AWS::Serverless::Application")),
+            "{app}"
+        );
     }
     assert!(root.contains("UserPoolArn: !GetAtt UsersService.Outputs.UserPoolArn"));
     assert!(root.contains("OrdersTable: !GetAtt OrdersService.Outputs.OrdersTable"));
@@ -150,20 +272,33 @@ fn orderstatus_writes_the_orders_table_through_a_parameter() {
     let text = &files()["orderstatus.yaml"];
     let f = resource(text, "UpdateOrderStatusFunction");
     assert!(f.contains("ORDERS_TABLE: !Ref OrdersTable"), "{f}");
-    assert!(f.contains("- DynamoDBWritePolicy:\n            TableName: !Ref OrdersTable"), "{f}");
+    assert!(
+        f.contains("- DynamoDBWritePolicy:\n            TableName: !Ref OrdersTable"),
+        "{f}"
+    );
     assert!(text.contains("Parameters:\n  OrdersTable:\n    Type: \"String\""));
     let rule = resource(text, "OrderUpdatedRule");
     assert!(rule.contains("detail-type:\n          - \"order.updated\"\n        source:\n          - \"restaurant\""), "{rule}");
-    assert!(rule.contains("DeadLetterConfig:") && rule.contains("MaximumRetryAttempts: 3"), "{rule}");
+    assert!(
+        rule.contains("DeadLetterConfig:") && rule.contains("MaximumRetryAttempts: 3"),
+        "{rule}"
+    );
 }
 
 #[test]
 fn the_favorites_consumer_reports_batch_item_failures() {
     let text = &files()["userprofile.yaml"];
     let m = resource(text, "FavoritesConsumerFunctionFavoritesQueueTrigger");
-    assert!(m.contains("BatchSize: 10") && m.contains("- \"ReportBatchItemFailures\""), "{m}");
+    assert!(
+        m.contains("BatchSize: 10") && m.contains("- \"ReportBatchItemFailures\""),
+        "{m}"
+    );
     let q = resource(text, "FavoritesQueue");
-    assert!(q.contains("deadLetterTargetArn: !GetAtt FavoritesDLQ.Arn") && q.contains("maxReceiveCount: 3"), "{q}");
+    assert!(
+        q.contains("deadLetterTargetArn: !GetAtt FavoritesDLQ.Arn")
+            && q.contains("maxReceiveCount: 3"),
+        "{q}"
+    );
 }
 
 #[test]

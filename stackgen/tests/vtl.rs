@@ -56,7 +56,11 @@ print(json.dumps(results, sort_keys=True))
 #[test]
 fn integrations_carry_hostile_input_unchanged() {
     let model = stackgen::model::load(&common::repo().join("model")).expect("model");
-    let svc = model.services.iter().find(|s| s.file.service.as_str() == "userprofile").expect("userprofile");
+    let svc = model
+        .services
+        .iter()
+        .find(|s| s.file.service.as_str() == "userprofile")
+        .expect("userprofile");
     let api = svc.file.apis.values().next().expect("api");
     let mut templates = serde_json::Map::new();
     for route in &api.routes {
@@ -64,10 +68,16 @@ fn integrations_carry_hostile_input_unchanged() {
         let caller = Some(stackgen::vtl::CallerSource::CognitoClaims);
         match &route.integration.value {
             stackgen::model::Integration::PutEvents(p) => {
-                templates.insert(format!("events {key}"), stackgen::vtl::put_events_request(p, "${AddressBus}", caller).into());
+                templates.insert(
+                    format!("events {key}"),
+                    stackgen::vtl::put_events_request(p, "${AddressBus}", caller).into(),
+                );
             }
             stackgen::model::Integration::SendMessage(s) => {
-                templates.insert(format!("sqs {key}"), stackgen::vtl::send_message_request(s, caller).into());
+                templates.insert(
+                    format!("sqs {key}"),
+                    stackgen::vtl::send_message_request(s, caller).into(),
+                );
             }
             stackgen::model::Integration::Function(_) => {}
         }
@@ -89,7 +99,11 @@ fn integrations_carry_hostile_input_unchanged() {
         .write_all(serde_json::to_string(&templates).unwrap().as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
 
     let hostile = "a\"b\\c'd\n</x>${x}#set($y = 1) $util é \u{2028} &x=1";
@@ -117,5 +131,8 @@ fn integrations_carry_hostile_input_unchanged() {
     assert_eq!(fav["MessageAttribute.2.Value.StringValue"], "sub-'\"-1");
     let unfav = &r["sqs DELETE /favorite/{restaurantId}"];
     assert_eq!(unfav["MessageBody"], hostile);
-    assert_eq!(unfav["MessageAttribute.1.Value.StringValue"], "DeleteFavorite");
+    assert_eq!(
+        unfav["MessageAttribute.1.Value.StringValue"],
+        "DeleteFavorite"
+    );
 }

@@ -24,7 +24,10 @@ pub enum Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// No repository root was given or found.
-    #[error("no `model/{}` in {start} or any parent directory; run inside the repository or pass `--root`", model::APP_FILE)]
+    #[error(
+        "no `model/{}` in {start} or any parent directory; run inside the repository or pass `--root`",
+        model::APP_FILE
+    )]
     NoRoot {
         /// Where the search started.
         start: String,
@@ -60,7 +63,9 @@ impl Layout {
     /// that holds `model/app.yaml`.
     pub fn find(root: Option<&Path>) -> Result<Self, CommandError> {
         if let Some(root) = root {
-            return Ok(Self { root: root.to_path_buf() });
+            return Ok(Self {
+                root: root.to_path_buf(),
+            });
         }
         let cwd = std::env::current_dir().map_err(|source| CommandError::Io {
             what: "cannot read the working directory",
@@ -70,7 +75,11 @@ impl Layout {
         let mut up = PathBuf::new();
         for dir in cwd.ancestors() {
             if dir.join("model").join(model::APP_FILE).is_file() {
-                let root = if up.as_os_str().is_empty() { PathBuf::from(".") } else { up };
+                let root = if up.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    up
+                };
                 return Ok(Self { root });
             }
             up.push("..");
@@ -96,7 +105,11 @@ impl Layout {
     }
 
     fn join(&self, dir: &str) -> PathBuf {
-        if self.root == Path::new(".") { PathBuf::from(dir) } else { self.root.join(dir) }
+        if self.root == Path::new(".") {
+            PathBuf::from(dir)
+        } else {
+            self.root.join(dir)
+        }
     }
 }
 

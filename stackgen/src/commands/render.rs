@@ -34,7 +34,9 @@ impl std::fmt::Display for Drift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Drift::Missing(p) => write!(f, "{p}: missing"),
-            Drift::Stale(p, line) => write!(f, "{p}: differs from the model (first at line {line})"),
+            Drift::Stale(p, line) => {
+                write!(f, "{p}: differs from the model (first at line {line})")
+            }
             Drift::Extra(p) => write!(f, "{p}: not produced by the model"),
         }
     }
@@ -65,7 +67,10 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     std::fs::create_dir_all(&out).map_err(|source| io("cannot create", &out, source))?;
     for (name, text) in &files {
         let path = out.join(name);
-        if drift.iter().any(|d| matches!(d, Drift::Missing(p) | Drift::Stale(p, _) if p == name)) {
+        if drift
+            .iter()
+            .any(|d| matches!(d, Drift::Missing(p) | Drift::Stale(p, _) if p == name))
+        {
             std::fs::write(&path, text).map_err(|source| io("cannot write", &path, source))?;
         }
     }
@@ -102,7 +107,9 @@ pub fn compare(dir: &Path, files: &[(String, String)]) -> Result<Vec<Drift>, Com
                     + 1;
                 drift.push(Drift::Stale(name.clone(), line));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => drift.push(Drift::Missing(name.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                drift.push(Drift::Missing(name.clone()))
+            }
             Err(source) => return Err(io("cannot read", &path, source)),
         }
     }

@@ -23,7 +23,9 @@ pub fn tool(name: &str) -> PathBuf {
     candidates
         .into_iter()
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` not found: run scripts/setup.sh (it installs the tools into .venv)"))
+        .unwrap_or_else(|| {
+            panic!("`{name}` not found: run scripts/setup.sh (it installs the tools into .venv)")
+        })
 }
 
 /// Copies a directory tree.
@@ -44,6 +46,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn render_repo() -> Vec<(String, String)> {
     let model = stackgen::model::load(&repo().join("model")).expect("model parses");
     let checked = stackgen::check::Checked::new(model).expect("model checks");
-    let renderer = stackgen::render::Renderer::new(&repo().join("templates")).expect("templates load");
+    let renderer =
+        stackgen::render::Renderer::new(&repo().join("templates")).expect("templates load");
     renderer.render_all(&checked).expect("templates render")
 }
