@@ -1,14 +1,22 @@
 //! The Lambda Runtime API as one process sees it, served on that process's own
 //! loopback port.
 //!
-//! The handlers do no bookkeeping of their own: `/next` asks the instance's
-//! supervisor for an event and waits; `/response` and `/error` complete the pending
-//! request if the id matches; `/init/error` is passed to the supervisor. Everything
-//! they talk to is in the [`ProcessChannels`] of the *current* process, replaced on
-//! each (re)start, so a request still in flight from a killed process can never
-//! complete an invocation that belongs to its successor.
+//! The hot path never goes through the supervisor task, as in cargo-lambda: `/next`
+//! takes the invocation from the function's queue itself, and `/response` or `/error`
+//! answers the caller directly. The supervisor only learns what it must act on (the
+//! first `/next`, an init error) and watches the deadline of the pending invocation
+//! through shared state, so a sequential invoke costs two loopback HTTP exchanges and
+//! no extra task wake-ups.
+//!
+//! Everything the handlers touch lives in the [`ProcessChannels`] of the *current*
+//! process, replaced at each (re)start and closed when a process is discarded, so a
+//! request still in flight from a killed process can neither take an invocation meant
+//! for its successor nor complete one.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{
+    Arc, Mutex, MutexGuard, PoisonError,
+    atomic::{AtomicBool, Ordering},
+};
 
 use axum::{
     Router,
@@ -18,103 +26,167 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::{
+    sync::{Notify, mpsc, watch},
+    time::{Duration, Instant},
+};
 
-use crate::{FunctionError, MAX_PAYLOAD_BYTES};
+use crate::{
+    FunctionError, InstanceInfo, InvokeError, InvokeOutcome, MAX_PAYLOAD_BYTES,
+    instance::{Invocation, Queue},
+};
 
-/// An event handed to a process in answer to its `/next`.
-pub(crate) struct NextEvent {
-    pub request_id: String,
-    pub deadline_ms: u64,
-    pub trace_id: String,
-    pub payload: Bytes,
-}
-
-/// How a process ended the invocation it was given.
-pub(crate) enum Completion {
-    Response(Bytes),
-    Error(FunctionError),
-    TooLarge(usize),
+/// What a process did that its supervisor must act on.
+pub(crate) enum ApiEvent {
+    /// Its first `/next`: initialisation is over.
+    Ready,
+    /// It posted `/init/error`.
+    InitError(FunctionError),
 }
 
 /// The invocation a process is working on.
 pub(crate) struct Pending {
     pub request_id: String,
-    pub done: oneshot::Sender<Completion>,
+    pub deadline: Instant,
+    pub reply: tokio::sync::oneshot::Sender<Result<InvokeOutcome, InvokeError>>,
 }
 
-/// The supervisor's side of one process's Runtime API.
+/// The Runtime API's view of one process, shared with its supervisor.
 pub(crate) struct ProcessChannels {
-    next: mpsc::UnboundedSender<oneshot::Sender<NextEvent>>,
-    init_error: mpsc::UnboundedSender<FunctionError>,
-    /// Shared with the supervisor, which takes the entry back out on a timeout:
-    /// whoever takes it first decides how the invocation ends.
-    pub current: Mutex<Option<Pending>>,
-}
-
-/// The receiving ends the supervisor keeps for one process.
-pub(crate) struct ProcessReceivers {
-    pub next: mpsc::UnboundedReceiver<oneshot::Sender<NextEvent>>,
-    pub init_error: mpsc::UnboundedReceiver<FunctionError>,
+    function: Arc<str>,
+    timeout: Duration,
+    queue: Queue,
+    /// Puts an invocation back when a closed process took it in a race.
+    requeue: mpsc::UnboundedSender<Invocation>,
+    /// An invocation reserved for this process: the one that made the supervisor
+    /// start it. Its first `/next` takes this before looking at the queue.
+    carried: Mutex<Option<Invocation>>,
+    /// Whoever takes the entry first (a completion, the timeout, the exit) decides
+    /// how the invocation ends.
+    current: Mutex<Option<Pending>>,
+    /// Wakes the supervisor when an invocation starts while it has no deadline to
+    /// watch; while it has one, this only leaves a permit and wakes nobody.
+    pub started: Notify,
+    events: mpsc::UnboundedSender<ApiEvent>,
+    polled: AtomicBool,
+    closed: watch::Sender<bool>,
 }
 
 impl ProcessChannels {
-    pub fn new() -> (Arc<Self>, ProcessReceivers) {
-        let (next_tx, next_rx) = mpsc::unbounded_channel();
-        let (init_tx, init_rx) = mpsc::unbounded_channel();
-        let channels = Arc::new(Self {
-            next: next_tx,
-            init_error: init_tx,
-            current: Mutex::new(None),
-        });
-        let receivers = ProcessReceivers {
-            next: next_rx,
-            init_error: init_rx,
-        };
-        (channels, receivers)
-    }
-
-    /// Takes the pending invocation if `request_id` is the one being worked on.
-    pub fn take_pending(&self, request_id: Option<&str>) -> Option<Pending> {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        match (&*current, request_id) {
-            (Some(p), Some(id)) if p.request_id != id => None,
-            _ => current.take(),
+    pub fn take_pending(&self, request_id: &str) -> Option<Pending> {
+        let mut current = lock(&self.current);
+        match &*current {
+            Some(p) if p.request_id == request_id => current.take(),
+            _ => None,
         }
     }
+
+    /// Closes the channels (handlers stop serving this process) and takes back what
+    /// the process held: its pending invocation and the one carried for it.
+    pub fn close_and_take(&self) -> (Option<Pending>, Option<Invocation>) {
+        self.close();
+        (lock(&self.current).take(), self.take_carried())
+    }
+
+    /// Takes the pending invocation if its deadline has passed.
+    pub fn take_expired(&self, now: Instant) -> Option<Pending> {
+        let mut current = lock(&self.current);
+        match &*current {
+            Some(p) if p.deadline <= now => current.take(),
+            _ => None,
+        }
+    }
+
+    /// The deadline of the pending invocation, if there is one.
+    pub fn pending_deadline(&self) -> Option<Instant> {
+        lock(&self.current).as_ref().map(|p| p.deadline)
+    }
+
+    pub fn carry(&self, invocation: Invocation) {
+        *lock(&self.carried) = Some(invocation);
+    }
+
+    pub fn take_carried(&self) -> Option<Invocation> {
+        lock(&self.carried).take()
+    }
+
+    /// Stops every handler still serving this process.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+}
+
+/// What the supervisor needs to build the channels of each new process.
+pub(crate) struct ChannelSpec {
+    pub function: Arc<str>,
+    pub timeout: Duration,
+    pub queue: Queue,
+    pub requeue: mpsc::UnboundedSender<Invocation>,
 }
 
 /// State shared by the handlers of one instance's listener.
 pub(crate) struct ApiState {
     function_arn: HeaderValue,
+    spec: ChannelSpec,
+    pub info: watch::Sender<InstanceInfo>,
     channels: Mutex<Arc<ProcessChannels>>,
 }
 
 impl ApiState {
-    pub fn new(function_arn: &str) -> Arc<Self> {
-        let (channels, _) = ProcessChannels::new();
+    pub fn new(
+        function_arn: &str,
+        spec: ChannelSpec,
+        info: watch::Sender<InstanceInfo>,
+    ) -> Arc<Self> {
+        let (channels, _) = Self::channels(&spec);
+        channels.close();
         Arc::new(Self {
-            // Names are checked to be `[A-Za-z0-9_-]` and regions are plain text, so
-            // this only falls back on a region the caller made up with odd bytes.
+            // Names are checked to be `[A-Za-z0-9_-]`, so only a region with odd bytes
+            // could fail here.
             function_arn: HeaderValue::from_str(function_arn)
                 .unwrap_or_else(|_| HeaderValue::from_static("arn:aws:lambda:invalid")),
+            spec,
+            info,
             channels: Mutex::new(channels),
         })
     }
 
-    /// Points the API at a new process; returns the ends its supervisor listens on.
-    pub fn replace_process(&self) -> (Arc<ProcessChannels>, ProcessReceivers) {
-        let (channels, receivers) = ProcessChannels::new();
-        *self.channels.lock().unwrap_or_else(PoisonError::into_inner) = channels.clone();
-        (channels, receivers)
+    fn channels(spec: &ChannelSpec) -> (Arc<ProcessChannels>, mpsc::UnboundedReceiver<ApiEvent>) {
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let channels = Arc::new(ProcessChannels {
+            function: spec.function.clone(),
+            timeout: spec.timeout,
+            queue: spec.queue.clone(),
+            requeue: spec.requeue.clone(),
+            carried: Mutex::new(None),
+            current: Mutex::new(None),
+            started: Notify::new(),
+            events,
+            polled: AtomicBool::new(false),
+            closed: watch::Sender::new(false),
+        });
+        (channels, events_rx)
+    }
+
+    /// Points the API at a new process, closing the previous one's channels.
+    pub fn replace_process(&self) -> (Arc<ProcessChannels>, mpsc::UnboundedReceiver<ApiEvent>) {
+        let (channels, events) = Self::channels(&self.spec);
+        let previous = std::mem::replace(&mut *lock(&self.channels), channels.clone());
+        previous.close();
+        (channels, events)
     }
 
     fn current(&self) -> Arc<ProcessChannels> {
-        self.channels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.channels).clone()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 const RUNTIME: &str = "/2018-06-01/runtime";
@@ -142,30 +214,56 @@ pub(crate) fn router(state: Arc<ApiState>) -> Router {
 
 async fn next(State(state): State<Arc<ApiState>>) -> Response {
     let channels = state.current();
-    let (tx, rx) = oneshot::channel();
-    if channels.next.send(tx).is_err() {
-        return api_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Runtime.Stopped",
-            "the instance is stopping",
-        );
+    if !channels.polled.swap(true, Ordering::Relaxed) {
+        let _ = channels.events.send(ApiEvent::Ready);
     }
-    let Ok(event) = rx.await else {
-        // The supervisor dropped this process's channels: it is being replaced.
+    let Some(invocation) = take_invocation(&channels).await else {
         return api_error(
             StatusCode::GONE,
             "Runtime.Stopped",
-            "this process is being replaced",
+            "this process is being replaced or stopped",
         );
     };
-    let headers = [
+
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let deadline_ms = crate::instance::epoch_millis_after(channels.timeout);
+    let Invocation { payload, reply } = invocation;
+    {
+        let mut current = lock(&channels.current);
+        // Checked under the lock the supervisor takes after closing, so an invocation
+        // is either seen by the supervisor or put back, never stranded.
+        if channels.is_closed() {
+            drop(current);
+            let _ = channels.requeue.send(Invocation { payload, reply });
+            return api_error(
+                StatusCode::GONE,
+                "Runtime.Stopped",
+                "this process is being replaced or stopped",
+            );
+        }
+        *current = Some(Pending {
+            request_id: request_id.clone(),
+            deadline: Instant::now() + channels.timeout,
+            reply,
+        });
+    }
+    channels.started.notify_one();
+    state.info.send_modify(|info| info.busy = true);
+
+    let mut response = Response::new(Body::from(payload));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let values = [
         (
             "lambda-runtime-aws-request-id",
-            HeaderValue::from_str(&event.request_id),
+            HeaderValue::from_str(&request_id),
         ),
         (
             "lambda-runtime-deadline-ms",
-            Ok(HeaderValue::from(event.deadline_ms)),
+            Ok(HeaderValue::from(deadline_ms)),
         ),
         (
             "lambda-runtime-invoked-function-arn",
@@ -173,22 +271,36 @@ async fn next(State(state): State<Arc<ApiState>>) -> Response {
         ),
         (
             "lambda-runtime-trace-id",
-            HeaderValue::from_str(&event.trace_id),
+            HeaderValue::from_str(&crate::instance::trace_id()),
         ),
     ];
-    let mut response = Response::new(Body::from(event.payload));
-    let map = response.headers_mut();
-    map.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    for (name, value) in headers {
-        // Both values are generated here from hex digits and dashes.
+    for (name, value) in values {
+        // Both generated values are hex digits, dashes and `=;`, always valid.
         if let Ok(value) = value {
-            map.insert(HeaderName::from_static(name), value);
+            headers.insert(HeaderName::from_static(name), value);
         }
     }
     response
+}
+
+/// The invocation this `/next` answers with, or `None` once its process is closed.
+async fn take_invocation(channels: &ProcessChannels) -> Option<Invocation> {
+    let mut closed = channels.closed.subscribe();
+    loop {
+        let invocation = match channels.take_carried() {
+            Some(invocation) => invocation,
+            None => tokio::select! {
+                biased;
+                _ = closed.wait_for(|closed| *closed) => return None,
+                invocation = async { channels.queue.lock().await.recv().await } => invocation?,
+            },
+        };
+        if invocation.reply.is_closed() {
+            // The caller gave up while it was queued.
+            continue;
+        }
+        return Some(invocation);
+    }
 }
 
 async fn response(
@@ -196,12 +308,20 @@ async fn response(
     Path(request_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let completion = if body.len() > MAX_PAYLOAD_BYTES {
-        Completion::TooLarge(body.len())
+    let answered = complete(&state, &request_id, |function| {
+        crate::instance::response_outcome(function, &body)
+    });
+    if !answered {
+        unknown_request()
+    } else if body.len() > MAX_PAYLOAD_BYTES {
+        api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            "the response is over the payload limit",
+        )
     } else {
-        Completion::Response(body)
-    };
-    complete(&state, &request_id, completion)
+        accepted()
+    }
 }
 
 async fn error(
@@ -211,7 +331,11 @@ async fn error(
     body: Bytes,
 ) -> Response {
     let error = FunctionError::from_posted(&body, error_type_header(&headers));
-    complete(&state, &request_id, Completion::Error(error))
+    if complete(&state, &request_id, |_| Ok(InvokeOutcome::Error(error))) {
+        accepted()
+    } else {
+        unknown_request()
+    }
 }
 
 async fn init_error(
@@ -224,7 +348,7 @@ async fn init_error(
         Some(error_type_header(&headers).unwrap_or("Runtime.InitError")),
     );
     // A send error means the process is already being replaced; nothing to report to.
-    let _ = state.current().init_error.send(error);
+    let _ = state.current().events.send(ApiEvent::InitError(error));
     accepted()
 }
 
@@ -232,27 +356,35 @@ async fn not_found() -> Response {
     api_error(StatusCode::NOT_FOUND, "NotFound", "not a Runtime API path")
 }
 
-fn complete(state: &ApiState, request_id: &str, completion: Completion) -> Response {
-    let too_large = matches!(completion, Completion::TooLarge(_));
-    let Some(pending) = state.current().take_pending(Some(request_id)) else {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            "no invocation with this request id is in progress",
-        );
+/// Answers the caller of the pending invocation `request_id` with what `outcome`
+/// makes of it; `false` if no invocation with that id is pending.
+fn complete(
+    state: &ApiState,
+    request_id: &str,
+    outcome: impl FnOnce(&str) -> Result<InvokeOutcome, InvokeError>,
+) -> bool {
+    let channels = state.current();
+    let Some(pending) = channels.take_pending(request_id) else {
+        return false;
     };
-    // The supervisor may have given up waiting (shutdown); the process still gets
-    // its acknowledgement.
-    let _ = pending.done.send(completion);
-    if too_large {
-        api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLarge",
-            "the response is over the payload limit",
-        )
-    } else {
-        accepted()
-    }
+    let result = outcome(&channels.function);
+    // Counted before the caller hears back, so a caller that reads the counters
+    // right after its invoke sees its own invocation.
+    state.info.send_modify(|info| {
+        info.invocations += 1;
+        info.busy = false;
+    });
+    // The caller may have stopped waiting; the process still gets its acknowledgement.
+    let _ = pending.reply.send(result);
+    true
+}
+
+fn unknown_request() -> Response {
+    api_error(
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestID",
+        "no invocation with this request id is in progress",
+    )
 }
 
 fn error_type_header(headers: &HeaderMap) -> Option<&str> {

@@ -1,32 +1,38 @@
 //! The supervisor of one function instance: one listener, at most one process at a
 //! time, one invocation at a time.
 //!
-//! The loop has three phases, each a `select!` that also watches for shutdown and for
-//! the process exiting:
+//! The Runtime API handlers run invocations on their own (see [`crate::api`]); the
+//! supervisor handles everything else, in one `select!` loop:
 //!
-//! 1. **Idle**: wait for an invocation from the function's queue, recording the
-//!    process's `/next` when it comes (that is the end of its init).
-//! 2. **Ready**: make sure a process is running and has asked for an event, starting
-//!    one if needed; an init error, an exit or the init timeout fails the invocation.
-//! 3. **Busy**: hand the event over and wait for `/response` or `/error`, the
-//!    deadline, or the process's exit.
+//! - the process's first `/next` marks the end of its init (and its init time);
+//! - an init error, an exit, or no `/next` within the init timeout ends the process,
+//!   failing the invocation it was started for, if any, with [`InvokeError::Init`];
+//! - the pending invocation's deadline: when it passes, the caller gets
+//!   [`InvokeError::Timeout`] and the process is replaced, as Lambda discards a
+//!   timed-out sandbox;
+//! - an exit during an invocation gives [`InvokeError::Exited`], and a replacement;
+//! - with no process (lazy start, or after an init failure), the next queued
+//!   invocation starts one and is carried to it.
 //!
-//! A process that fails during an invocation (timeout, exit) is replaced at once, so
-//! the next invoke finds a warm process; one that fails to initialise is replaced only
-//! when the next invocation arrives, so a broken bootstrap does not spin.
+//! A process that fails during an invocation is replaced at once, so the next invoke
+//! finds a warm process; one that fails to initialise is replaced only when the next
+//! invocation arrives, so a broken bootstrap never spins in a restart loop.
 
 use std::{
     net::SocketAddr,
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use bytes::Bytes;
-use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::{
+    sync::{Mutex, mpsc, oneshot, watch},
+    time::Instant,
+};
 
 use crate::{
     FunctionError, InvokeError, InvokeOutcome, MAX_PAYLOAD_BYTES,
-    api::{ApiState, Completion, NextEvent, Pending},
+    api::{ApiState, Pending, ProcessChannels},
     process::{Launcher, Process, ProcessEvent},
     spec::{EnvContext, FunctionSpec},
 };
@@ -37,7 +43,7 @@ pub(crate) struct Invocation {
     pub reply: oneshot::Sender<Result<InvokeOutcome, InvokeError>>,
 }
 
-/// A function's queue, drained by all of its instances.
+/// A function's queue, drained by the `/next` of all its instances.
 pub(crate) type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Invocation>>>;
 
 /// What one instance of a function is doing, for callers that report on it.
@@ -59,6 +65,20 @@ pub struct InstanceInfo {
     pub invocations: u64,
 }
 
+impl InstanceInfo {
+    pub(crate) fn new(runtime_api: SocketAddr) -> Self {
+        Self {
+            runtime_api,
+            pid: None,
+            ready: false,
+            busy: false,
+            init_duration: None,
+            starts: 0,
+            invocations: 0,
+        }
+    }
+}
+
 /// Settings every instance shares.
 pub(crate) struct Shared {
     pub region: String,
@@ -76,270 +96,121 @@ pub(crate) struct Instance {
     pub launcher: Launcher,
     pub queue: Queue,
     pub shutdown: watch::Receiver<bool>,
-    pub info: watch::Sender<InstanceInfo>,
 }
 
-/// Why the ready phase gave up on the invocation it held.
-enum NotReady {
-    /// The invocation was answered (with an error); take the next one.
-    Answered,
-    /// The runtime is shutting down.
-    Shutdown(Invocation),
+/// The running process and the API state that belongs to it.
+struct Current {
+    process: Process,
+    channels: Arc<ProcessChannels>,
+    ready: bool,
 }
 
 impl Instance {
     pub async fn run(mut self) {
-        let mut process = None;
+        let mut current = None;
         if self.shared.eager {
-            process = self.start_process().await.ok();
+            current = self.start(None).await;
         }
-        let mut carried: Option<Invocation> = None;
         loop {
-            let invocation = match carried.take() {
-                Some(invocation) => invocation,
-                None => match self.idle(&mut process).await {
-                    Some(invocation) => invocation,
+            let channels = current.as_ref().map(|c: &Current| c.channels.clone());
+            let init_deadline = current
+                .as_ref()
+                .filter(|c| !c.ready)
+                .map(|c| Instant::from_std(c.process.started) + self.shared.init_timeout);
+            tokio::select! {
+                biased;
+                () = self.stopping() => break,
+                event = event_of(&mut current) => self.on_event(&mut current, event).await,
+                () = sleep_until(init_deadline) => self.on_init_timeout(&mut current).await,
+                () = deadline_passed(channels.as_deref()) => self.on_deadline(&mut current).await,
+                invocation = self.next_queued(), if current.is_none() => match invocation {
+                    Some(invocation) => current = self.start(Some(invocation)).await,
                     None => break,
                 },
-            };
-            if invocation.reply.is_closed() {
-                // The caller gave up while the invocation was queued.
-                continue;
-            }
-            let waiter = match self.ready(&mut process, invocation).await {
-                Ok(ready) => ready,
-                Err(NotReady::Answered) => continue,
-                Err(NotReady::Shutdown(invocation)) => {
-                    let _ = invocation.reply.send(Err(InvokeError::ShutDown));
-                    break;
-                }
-            };
-            let (waiter, invocation) = waiter;
-            match self.busy(&mut process, waiter, invocation).await {
-                Busy::Done => {}
-                Busy::Retry(invocation) => carried = Some(invocation),
-                Busy::Shutdown => break,
             }
         }
-        if let Some(invocation) = carried {
-            let _ = invocation.reply.send(Err(InvokeError::ShutDown));
-        }
-        if let Some(process) = process {
-            process.terminate(self.shared.shutdown_grace).await;
-        }
-        self.info.send_modify(|info| {
-            info.pid = None;
-            info.ready = false;
-        });
+        self.stop(current).await;
     }
 
-    /// Phase 1: wait for work. `None` means shut down.
-    async fn idle(&mut self, process: &mut Option<Process>) -> Option<Invocation> {
-        loop {
-            let queue = self.queue.clone();
-            tokio::select! {
-                biased;
-                _ = self.stopping() => return None,
-                event = event_of(process) => self.on_idle_event(process, event).await,
-                invocation = async { queue.lock().await.recv().await } => return invocation,
-            }
-        }
-    }
-
-    async fn on_idle_event(&mut self, process: &mut Option<Process>, event: ProcessEvent) {
+    async fn on_event(&mut self, current: &mut Option<Current>, event: ProcessEvent) {
         match event {
-            ProcessEvent::Next(waiter) => self.mark_ready(process, waiter),
+            ProcessEvent::Ready => {
+                let Some(c) = current.as_mut() else { return };
+                c.ready = true;
+                let init = c.process.started.elapsed();
+                tracing::debug!(function = %self.spec.name(), pid = c.process.pid(), ?init, "ready");
+                self.api.info.send_modify(|info| {
+                    info.ready = true;
+                    info.init_duration = Some(init);
+                });
+            }
             ProcessEvent::InitError(error) => {
-                tracing::warn!(function = %self.spec.name(), error.type = %error.error_type, error.message = %error.error_message, "init failed; retrying at the next invocation");
-                self.discard(process).await;
+                tracing::warn!(function = %self.spec.name(), error.type = %error.error_type, error.message = %error.error_message, "init failed");
+                let carried = self.discard(current).await.1;
+                self.fail_init(carried, error);
             }
             ProcessEvent::Exited(status) => {
-                tracing::warn!(function = %self.spec.name(), %status, "process exited while idle; starting a new one at the next invocation");
-                self.forget(process);
+                let Some(c) = current.take() else { return };
+                let (pending, carried) = c.channels.close_and_take();
+                let was_ready = c.ready;
+                drop(c);
+                self.forget();
+                if let Some(pending) = pending {
+                    tracing::warn!(function = %self.spec.name(), %status, request_id = %pending.request_id, "process exited during an invocation; replacing it");
+                    let error = InvokeError::Exited {
+                        function: self.spec.name().to_owned(),
+                        request_id: pending.request_id.clone(),
+                        status,
+                    };
+                    self.answer(pending, Err(error));
+                    *current = self.restart().await;
+                } else if carried.is_some() || !was_ready {
+                    tracing::warn!(function = %self.spec.name(), %status, "process exited during init");
+                    let error = FunctionError::new(
+                        "Runtime.ExitError",
+                        format!("Error: Runtime exited with error: {status}"),
+                    );
+                    self.fail_init(carried, error);
+                } else {
+                    tracing::warn!(function = %self.spec.name(), %status, "process exited while idle; the next invocation starts a new one");
+                }
             }
         }
     }
 
-    /// Phase 2: a process that has asked for an event, or the invocation answered.
-    async fn ready(
-        &mut self,
-        process: &mut Option<Process>,
-        invocation: Invocation,
-    ) -> Result<(oneshot::Sender<NextEvent>, Invocation), NotReady> {
-        if process.is_none() {
-            match self.start_process().await {
-                Ok(started) => *process = Some(started),
-                Err(error) => {
-                    let _ = invocation.reply.send(Err(error));
-                    return Err(NotReady::Answered);
-                }
-            }
-        }
-        let init_deadline = tokio::time::Instant::now() + self.shared.init_timeout;
-        loop {
-            if let Some(waiter) = process.as_mut().and_then(|p| p.waiter.take()) {
-                if !waiter.is_closed() {
-                    return Ok((waiter, invocation));
-                }
-                // That `/next` connection is gone; the process will ask again.
-                continue;
-            }
-            let failure = tokio::select! {
-                biased;
-                _ = self.stopping() => return Err(NotReady::Shutdown(invocation)),
-                event = event_of(process) => match event {
-                    ProcessEvent::Next(waiter) => {
-                        self.mark_ready(process, waiter);
-                        continue;
-                    }
-                    ProcessEvent::InitError(error) => {
-                        self.discard(process).await;
-                        error
-                    }
-                    ProcessEvent::Exited(status) => {
-                        self.forget(process);
-                        FunctionError::new(
-                            "Runtime.ExitError",
-                            format!("Error: Runtime exited with error: {status}"),
-                        )
-                    }
-                },
-                _ = tokio::time::sleep_until(init_deadline) => {
-                    self.discard(process).await;
-                    FunctionError::new(
-                        "Sandbox.Timedout",
-                        format!(
-                            "Error: the process did not ask for an event within {:.2} seconds of starting",
-                            self.shared.init_timeout.as_secs_f64()
-                        ),
-                    )
-                }
-            };
-            tracing::warn!(function = %self.spec.name(), error.type = %failure.error_type, error.message = %failure.error_message, "init failed");
-            self.count_invocation();
-            let _ = invocation.reply.send(Err(InvokeError::Init {
-                function: self.spec.name().to_owned(),
-                error: failure,
-            }));
-            return Err(NotReady::Answered);
-        }
+    async fn on_init_timeout(&mut self, current: &mut Option<Current>) {
+        let seconds = self.shared.init_timeout.as_secs_f64();
+        tracing::warn!(function = %self.spec.name(), seconds, "no /next within the init timeout");
+        let carried = self.discard(current).await.1;
+        let error = FunctionError::new(
+            "Sandbox.Timedout",
+            format!(
+                "Error: the process did not ask for an event within {seconds:.2} seconds of starting"
+            ),
+        );
+        self.fail_init(carried, error);
     }
 
-    /// Phase 3: run the invocation on the process.
-    async fn busy(
-        &mut self,
-        process: &mut Option<Process>,
-        waiter: oneshot::Sender<NextEvent>,
-        invocation: Invocation,
-    ) -> Busy {
-        let Some(proc_ref) = process.as_mut() else {
-            return Busy::Retry(invocation);
+    async fn on_deadline(&mut self, current: &mut Option<Current>) {
+        let Some(c) = current.as_ref() else { return };
+        // The answer may have won the race; then there is nothing to do.
+        let Some(pending) = c.channels.take_expired(Instant::now()) else {
+            return;
         };
-        let request_id = uuid::Uuid::new_v4().to_string();
         let timeout = self.spec.timeout_duration();
-        let deadline = tokio::time::Instant::now() + timeout;
-        let (done_tx, mut done_rx) = oneshot::channel();
-        *proc_ref
-            .channels
-            .current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Pending {
-            request_id: request_id.clone(),
-            done: done_tx,
-        });
-        let event = NextEvent {
-            request_id: request_id.clone(),
-            deadline_ms: epoch_millis(SystemTime::now() + timeout),
-            trace_id: trace_id(),
-            payload: invocation.payload.clone(),
-        };
-        if waiter.send(event).is_err() {
-            // The `/next` went away between the check and the send; the process is
-            // either asking again or dying, and the next round finds out which.
-            proc_ref.channels.take_pending(None);
-            return Busy::Retry(invocation);
-        }
-        self.info.send_modify(|info| info.busy = true);
-
-        let function = self.spec.name().to_owned();
-        let result = loop {
-            tokio::select! {
-                biased;
-                completion = &mut done_rx => break match completion {
-                    Ok(completion) => self.outcome(completion),
-                    Err(_) => Err(InvokeError::ShutDown),
-                },
-                event = event_of(process) => match event {
-                    ProcessEvent::Next(waiter) => {
-                        // A `/next` before the answer breaks the protocol; park it so the
-                        // process gets its next event once this one is settled.
-                        if let Some(p) = process.as_mut() {
-                            p.waiter = Some(waiter);
-                        }
-                    }
-                    ProcessEvent::InitError(error) => {
-                        tracing::warn!(%function, error.type = %error.error_type, "init error reported during an invocation; ignored");
-                    }
-                    ProcessEvent::Exited(status) => {
-                        self.forget(process);
-                        // An answer posted just before the exit still counts.
-                        let result = match done_rx.try_recv() {
-                            Ok(completion) => self.outcome(completion),
-                            Err(_) => Err(InvokeError::Exited { function: function.clone(), request_id: request_id.clone(), status }),
-                        };
-                        self.restart(process).await;
-                        break result;
-                    }
-                },
-                _ = tokio::time::sleep_until(deadline) => {
-                    let pending = process.as_ref().and_then(|p| p.channels.take_pending(None));
-                    if pending.is_none() {
-                        // The answer was taken just now and is on its way: it won the race.
-                        break match (&mut done_rx).await {
-                            Ok(completion) => self.outcome(completion),
-                            Err(_) => Err(InvokeError::ShutDown),
-                        };
-                    }
-                    tracing::warn!(%function, %request_id, ?timeout, "invocation timed out; replacing the process");
-                    self.discard(process).await;
-                    self.restart(process).await;
-                    break Err(InvokeError::Timeout { function: function.clone(), request_id: request_id.clone(), timeout });
-                }
-                _ = self.stopping() => {
-                    let _ = invocation.reply.send(Err(InvokeError::ShutDown));
-                    return Busy::Shutdown;
-                }
-            }
-        };
-        self.count_invocation();
-        let _ = invocation.reply.send(result);
-        Busy::Done
-    }
-
-    fn outcome(&self, completion: Completion) -> Result<InvokeOutcome, InvokeError> {
-        let invalid = |error_type: &str, message: String| InvokeError::InvalidResponse {
+        tracing::warn!(function = %self.spec.name(), request_id = %pending.request_id, ?timeout, "invocation timed out; replacing the process");
+        let error = InvokeError::Timeout {
             function: self.spec.name().to_owned(),
-            error: FunctionError::new(error_type, message),
+            request_id: pending.request_id.clone(),
+            timeout,
         };
-        match completion {
-            Completion::Error(error) => Ok(InvokeOutcome::Error(error)),
-            Completion::TooLarge(size) => Err(invalid(
-                "Function.ResponseSizeTooLarge",
-                format!(
-                    "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
-                ),
-            )),
-            Completion::Response(body) => match serde_json::from_slice(&body) {
-                Ok(value) => Ok(InvokeOutcome::Response(value)),
-                Err(error) => Err(invalid(
-                    "Runtime.InvalidResponse",
-                    format!("the response is not JSON: {error}"),
-                )),
-            },
-        }
+        self.answer(pending, Err(error));
+        self.discard(current).await;
+        *current = self.restart().await;
     }
 
-    async fn start_process(&mut self) -> Result<Process, InvokeError> {
+    /// Starts a process, with `carried` reserved for its first `/next`.
+    async fn start(&mut self, carried: Option<Invocation>) -> Option<Current> {
         let runtime_api = self.addr.to_string();
         let log_stream = log_stream_name();
         let env = self.spec.process_env(&EnvContext {
@@ -348,74 +219,125 @@ impl Instance {
             log_stream: &log_stream,
             inherit: &self.shared.inherit_env,
         });
-        let channels = self.api.replace_process();
+        let (channels, events) = self.api.replace_process();
+        if let Some(invocation) = carried {
+            channels.carry(invocation);
+        }
         let spawned = Process::spawn(
             &self.launcher,
             self.spec.bootstrap(),
             &self.spec.task_root(),
             &env,
-            channels,
+            events,
         )
         .await;
         match spawned {
             Ok(process) => {
                 tracing::debug!(function = %self.spec.name(), pid = process.pid(), "started");
-                self.info.send_modify(|info| {
+                self.api.info.send_modify(|info| {
                     info.pid = Some(process.pid());
                     info.ready = false;
+                    info.busy = false;
                     info.init_duration = None;
                     info.starts += 1;
                 });
-                Ok(process)
+                Some(Current {
+                    process,
+                    channels,
+                    ready: false,
+                })
             }
             Err(source) => {
                 tracing::error!(function = %self.spec.name(), error = %source, "cannot start the process");
-                Err(InvokeError::Spawn {
-                    function: self.spec.name().to_owned(),
-                    path: self.spec.bootstrap().to_path_buf(),
-                    source,
-                })
+                let (_, carried) = channels.close_and_take();
+                if let Some(invocation) = carried {
+                    let _ = invocation.reply.send(Err(InvokeError::Spawn {
+                        function: self.spec.name().to_owned(),
+                        path: self.spec.bootstrap().to_path_buf(),
+                        source,
+                    }));
+                }
+                None
             }
         }
     }
 
-    /// Starts a replacement after a failure during an invocation, unless shutting down.
-    async fn restart(&mut self, process: &mut Option<Process>) {
-        if !*self.shutdown.borrow() {
-            *process = self.start_process().await.ok();
+    /// Starts a replacement after a failure during an invocation, unless stopping.
+    async fn restart(&mut self) -> Option<Current> {
+        if *self.shutdown.borrow() {
+            return None;
         }
+        self.start(None).await
     }
 
-    fn mark_ready(&mut self, process: &mut Option<Process>, waiter: oneshot::Sender<NextEvent>) {
-        let Some(p) = process.as_mut() else { return };
-        if p.ready_at.is_none() {
-            let now = Instant::now();
-            p.ready_at = Some(now);
-            let init = now.duration_since(p.started);
-            tracing::debug!(function = %self.spec.name(), pid = p.pid(), ?init, "ready");
-            self.info.send_modify(|info| {
-                info.ready = true;
-                info.init_duration = Some(init);
-            });
-        }
-        p.waiter = Some(waiter);
+    /// Closes the current process's API, kills it, and returns what it held.
+    async fn discard(
+        &mut self,
+        current: &mut Option<Current>,
+    ) -> (Option<Pending>, Option<Invocation>) {
+        let Some(c) = current.take() else {
+            return (None, None);
+        };
+        let held = c.channels.close_and_take();
+        c.process.kill().await;
+        self.forget();
+        held
     }
 
-    /// Kills the current process.
-    async fn discard(&mut self, process: &mut Option<Process>) {
-        if let Some(p) = process.take() {
-            p.kill().await;
-        }
-        self.forget(process);
-    }
-
-    /// Forgets a process that is gone.
-    fn forget(&mut self, process: &mut Option<Process>) {
-        *process = None;
-        self.info.send_modify(|info| {
+    /// Records that no process is running.
+    fn forget(&self) {
+        self.api.info.send_modify(|info| {
             info.pid = None;
             info.ready = false;
+            info.busy = false;
         });
+    }
+
+    /// Fails the invocation a process was started for, if it had not taken it yet.
+    fn fail_init(&self, carried: Option<Invocation>, error: FunctionError) {
+        if let Some(invocation) = carried {
+            self.count();
+            let _ = invocation.reply.send(Err(InvokeError::Init {
+                function: self.spec.name().to_owned(),
+                error,
+            }));
+        }
+    }
+
+    fn answer(&self, pending: Pending, result: Result<InvokeOutcome, InvokeError>) {
+        self.count();
+        let _ = pending.reply.send(result);
+    }
+
+    fn count(&self) {
+        self.api.info.send_modify(|info| {
+            info.invocations += 1;
+            info.busy = false;
+        });
+    }
+
+    /// Ends the process and fails everything still waiting on this instance.
+    async fn stop(&mut self, current: Option<Current>) {
+        if let Some(c) = current {
+            let (pending, carried) = c.channels.close_and_take();
+            if let Some(pending) = pending {
+                let _ = pending.reply.send(Err(InvokeError::ShutDown));
+            }
+            if let Some(invocation) = carried {
+                let _ = invocation.reply.send(Err(InvokeError::ShutDown));
+            }
+            c.process.terminate(self.shared.shutdown_grace).await;
+        }
+        self.forget();
+        // Every instance closes its process's API first, so no `/next` keeps the
+        // queue locked for long; the bound is for a stuck one all the same.
+        if let Ok(mut queue) = tokio::time::timeout(Duration::from_secs(1), self.queue.lock()).await
+        {
+            queue.close();
+            while let Ok(invocation) = queue.try_recv() {
+                let _ = invocation.reply.send(Err(InvokeError::ShutDown));
+            }
+        }
     }
 
     /// Completes when shutdown is requested. Owns its receiver, so it borrows nothing
@@ -428,37 +350,82 @@ impl Instance {
         }
     }
 
-    fn count_invocation(&self) {
-        self.info.send_modify(|info| {
-            info.invocations += 1;
-            info.busy = false;
-        });
+    /// The next queued invocation; `None` once the queue is closed.
+    fn next_queued(&self) -> impl Future<Output = Option<Invocation>> + use<> {
+        let queue = self.queue.clone();
+        async move { queue.lock().await.recv().await }
     }
 }
 
-enum Busy {
-    Done,
-    Retry(Invocation),
-    Shutdown,
-}
-
-/// The next event of the process, or never if there is none.
-async fn event_of(process: &mut Option<Process>) -> ProcessEvent {
-    match process {
-        Some(p) => p.event().await,
+/// The next event of the current process, or never if there is none.
+async fn event_of(current: &mut Option<Current>) -> ProcessEvent {
+    match current {
+        Some(c) => c.process.event().await,
         None => std::future::pending().await,
     }
 }
 
-fn epoch_millis(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes when the pending invocation of `channels` is past its deadline.
+///
+/// It sleeps until the deadline of whatever is pending and re-checks, and waits for
+/// the `started` notification only when nothing is pending. Under a steady stream of
+/// invocations the supervisor thus wakes about once per timeout, not once per invoke.
+async fn deadline_passed(channels: Option<&ProcessChannels>) {
+    let Some(channels) = channels else {
+        return std::future::pending().await;
+    };
+    loop {
+        match channels.pending_deadline() {
+            Some(deadline) if deadline <= Instant::now() => return,
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => channels.started.notified().await,
+        }
+    }
+}
+
+/// What a `/response` body means for the caller.
+pub(crate) fn response_outcome(function: &str, body: &[u8]) -> Result<InvokeOutcome, InvokeError> {
+    let invalid = |error_type: &str, message: String| InvokeError::InvalidResponse {
+        function: function.to_owned(),
+        error: FunctionError::new(error_type, message),
+    };
+    if body.len() > MAX_PAYLOAD_BYTES {
+        return Err(invalid(
+            "Function.ResponseSizeTooLarge",
+            format!(
+                "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).",
+                body.len()
+            ),
+        ));
+    }
+    serde_json::from_slice(body)
+        .map(InvokeOutcome::Response)
+        .map_err(|error| {
+            invalid(
+                "Runtime.InvalidResponse",
+                format!("the response is not JSON: {error}"),
+            )
+        })
+}
+
+/// Milliseconds since the epoch, `after` from now: the `Lambda-Runtime-Deadline-Ms`.
+pub(crate) fn epoch_millis_after(after: Duration) -> u64 {
+    (SystemTime::now() + after)
+        .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
 
 /// An X-Ray trace header in the format Lambda sends, with fresh random ids.
-fn trace_id() -> String {
-    let epoch = epoch_millis(SystemTime::now()) / 1000;
+pub(crate) fn trace_id() -> String {
+    let epoch = epoch_millis_after(Duration::ZERO) / 1000;
     let random = uuid::Uuid::new_v4().simple().to_string();
     let parent = uuid::Uuid::new_v4().simple().to_string();
     format!(
@@ -501,5 +468,12 @@ mod tests {
         let name = log_stream_name();
         assert_eq!(name.len(), "2026/01/01/[$LATEST]".len() + 32, "{name}");
         assert!(name.contains("/[$LATEST]"));
+    }
+
+    #[test]
+    fn a_response_that_is_not_json_is_an_invalid_response() {
+        let error = response_outcome("F", b"not json").unwrap_err();
+        let lambda = error.to_function_error().unwrap();
+        assert_eq!(lambda.error_type, "Runtime.InvalidResponse");
     }
 }

@@ -23,12 +23,12 @@ use std::{
 
 use tokio::{
     process::{Child, Command},
-    sync::oneshot,
+    sync::{mpsc, oneshot},
 };
 
 use crate::{
     FunctionError,
-    api::{NextEvent, ProcessChannels, ProcessReceivers},
+    api::ApiEvent,
     logs::{self, LogSink, LogStream},
 };
 
@@ -166,8 +166,8 @@ pub(crate) struct Launcher {
 
 /// What a process did, as seen by its supervisor.
 pub(crate) enum ProcessEvent {
-    /// It asked for an event.
-    Next(oneshot::Sender<NextEvent>),
+    /// It asked for its first event.
+    Ready,
     /// It reported an initialisation error.
     InitError(FunctionError),
     /// It exited (or waiting for it failed).
@@ -180,24 +180,19 @@ pub(crate) struct Process {
     pid: u32,
     key: u64,
     registry: Arc<ChildRegistry>,
-    receivers: ProcessReceivers,
-    pub channels: Arc<ProcessChannels>,
+    events: mpsc::UnboundedReceiver<ApiEvent>,
     pub started: Instant,
-    /// A `/next` not yet answered: the process is idle and ready.
-    pub waiter: Option<oneshot::Sender<NextEvent>>,
-    /// When the first `/next` arrived.
-    pub ready_at: Option<Instant>,
     reaped: bool,
 }
 
 impl Process {
-    /// Starts `bootstrap` with exactly `env`, wired to `channels`.
+    /// Starts `bootstrap` with exactly `env`; `events` are what its Runtime API reports.
     pub async fn spawn(
         launcher: &Launcher,
         bootstrap: &Path,
         task_root: &Path,
         env: &BTreeMap<String, String>,
-        (channels, receivers): (Arc<ProcessChannels>, ProcessReceivers),
+        events: mpsc::UnboundedReceiver<ApiEvent>,
     ) -> io::Result<Self> {
         let mut command = Command::new(bootstrap);
         command
@@ -240,11 +235,8 @@ impl Process {
             pid,
             key,
             registry: launcher.registry.clone(),
-            receivers,
-            channels,
+            events,
             started,
-            waiter: None,
-            ready_at: None,
             reaped: false,
         })
     }
@@ -257,8 +249,10 @@ impl Process {
     pub async fn event(&mut self) -> ProcessEvent {
         tokio::select! {
             biased;
-            Some(waiter) = self.receivers.next.recv() => ProcessEvent::Next(waiter),
-            Some(error) = self.receivers.init_error.recv() => ProcessEvent::InitError(error),
+            Some(event) = self.events.recv() => match event {
+                ApiEvent::Ready => ProcessEvent::Ready,
+                ApiEvent::InitError(error) => ProcessEvent::InitError(error),
+            },
             status = self.child.wait() => {
                 self.mark_reaped();
                 ProcessEvent::Exited(describe_exit(status))

@@ -14,7 +14,7 @@ use tokio::{
 use crate::{
     FunctionSpec, InstanceInfo, InvokeError, InvokeOutcome, LOCAL_ACCOUNT_ID, LogSink,
     MAX_PAYLOAD_BYTES, StartError,
-    api::{self, ApiState},
+    api::{self, ApiState, ChannelSpec},
     instance::{Instance, Invocation, Shared},
     process::{ChildRegistry, Launcher, Spawner},
 };
@@ -193,7 +193,15 @@ impl RuntimeBuilder {
             let queue = Arc::new(Mutex::new(queue_rx));
             let mut instances = Vec::new();
             for (listener, addr) in bound {
-                let api = ApiState::new(&arn);
+                let (info, info_rx) = watch::channel(InstanceInfo::new(addr));
+                instances.push(info_rx);
+                let channel_spec = ChannelSpec {
+                    function: Arc::from(spec.name()),
+                    timeout: spec.timeout_duration(),
+                    queue: queue.clone(),
+                    requeue: queue_tx.clone(),
+                };
+                let api = ApiState::new(&arn, channel_spec, info);
                 let mut stop = shutdown.subscribe();
                 let listener = listener.tap_io(|stream| {
                     // Without it a small response can wait for the peer's delayed ACK.
@@ -212,16 +220,6 @@ impl RuntimeBuilder {
                         tracing::error!(%error, "runtime API server failed");
                     }
                 }));
-                let (info_tx, info_rx) = watch::channel(InstanceInfo {
-                    runtime_api: addr,
-                    pid: None,
-                    ready: false,
-                    busy: false,
-                    init_duration: None,
-                    starts: 0,
-                    invocations: 0,
-                });
-                instances.push(info_rx);
                 let instance = Instance {
                     spec: spec.clone(),
                     shared: shared.clone(),
@@ -236,7 +234,6 @@ impl RuntimeBuilder {
                     },
                     queue: queue.clone(),
                     shutdown: shutdown.subscribe(),
-                    info: info_tx,
                 };
                 supervisors.push(tokio::spawn(instance.run()));
             }
