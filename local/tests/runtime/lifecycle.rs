@@ -101,3 +101,33 @@ async fn bad_specs_are_refused_before_anything_starts() {
         "{bad_name:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_processes_die_with_a_parent_killed_without_running_destructors() {
+    use std::io::{BufRead, BufReader};
+
+    let mut holder = std::process::Command::new(crate::support::hold_bin())
+        .arg(crate::support::echo_bin())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = holder.stdout.take().unwrap();
+    let pids = tokio::task::spawn_blocking(move || {
+        let mut pids = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line == "ready" {
+                break;
+            }
+            pids.push(line.parse::<u32>().unwrap());
+        }
+        pids
+    });
+    let pids = tokio::time::timeout(PATIENCE, pids).await.unwrap().unwrap();
+    assert_eq!(pids.len(), 2);
+
+    holder.kill().unwrap(); // SIGKILL: no destructor, no shutdown, no Drop.
+    holder.wait().unwrap();
+
+    assert!(all_dead(&pids).await, "left behind: {pids:?}");
+}

@@ -15,14 +15,24 @@ use stackgen_local::{FunctionSpec, LogSink, Runtime, RuntimeBuilder};
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// The echo example, built in the profile of the running test or bench.
+pub fn echo_bin() -> PathBuf {
+    examples_dir().join("echo")
+}
+
+/// The hold example (see `examples/hold.rs`).
+pub fn hold_bin() -> PathBuf {
+    examples_dir().join("hold")
+}
+
+/// Where this profile's examples are, after building them.
 ///
 /// Integration tests cannot depend on an example, and `cargo test --test runtime`
-/// does not build examples at all, so this asks cargo for it (a no-op when it is up
-/// to date). Cargo releases its build lock before it runs tests, so this cannot
-/// deadlock with the cargo that started us.
-pub fn echo_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
+/// does not build examples at all, so this asks cargo for them (a no-op when they
+/// are up to date). Cargo releases its build lock before it runs tests, so this
+/// cannot deadlock with the cargo that started us.
+fn examples_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("path of the test binary");
         // target/<profile>/deps/<test binary>
         let profile_dir = exe
@@ -34,22 +44,14 @@ pub fn echo_bin() -> &'static Path {
             .is_some_and(|name| name == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "stackgen-local",
-            "--example",
-            "echo",
-        ]);
+        build.args(["build", "--quiet", "-p", "stackgen-local"]);
+        build.args(["--example", "echo", "--example", "hold"]);
         if release {
             build.arg("--release");
         }
-        let status = build.status().expect("run cargo to build the echo example");
-        assert!(status.success(), "building the echo example failed");
-        let bin = profile_dir.join("examples").join("echo");
-        assert!(bin.is_file(), "no echo example at {}", bin.display());
-        bin
+        let status = build.status().expect("run cargo to build the examples");
+        assert!(status.success(), "building the examples failed");
+        profile_dir.join("examples")
     })
 }
 
