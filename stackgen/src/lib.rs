@@ -25,6 +25,7 @@
 pub mod check;
 pub mod commands;
 pub mod diag;
+pub mod local;
 pub mod model;
 pub mod render;
 pub mod vtl;
