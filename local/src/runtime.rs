@@ -132,26 +132,23 @@ impl RuntimeBuilder {
         let handle =
             tokio::runtime::Handle::try_current().map_err(|_| StartError::NoTokioRuntime)?;
         let mut names = BTreeMap::new();
-        for spec in &self.functions {
-            spec.validate()?;
+        let mut functions = Vec::with_capacity(self.functions.len());
+        for spec in self.functions {
+            let spec = spec.resolve()?;
             if names.insert(spec.name().to_owned(), ()).is_some() {
                 return Err(StartError::DuplicateFunction(spec.name().to_owned()));
             }
+            functions.push(spec);
         }
         let region = self
             .region
             .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
             .unwrap_or_else(|| "us-east-1".to_owned());
-        let log_width = self
-            .functions
-            .iter()
-            .map(|f| f.name().len())
-            .max()
-            .unwrap_or(0);
+        let log_width = functions.iter().map(|f| f.name().len()).max().unwrap_or(0);
 
         // Bind everything before starting anything, so a failure leaves nothing behind.
         let mut listeners = Vec::new();
-        for spec in &self.functions {
+        for spec in &functions {
             let mut bound = Vec::new();
             for _ in 0..spec.processes() {
                 let listener = TcpListener::bind(("127.0.0.1", 0))
@@ -180,10 +177,11 @@ impl RuntimeBuilder {
             eager: self.eager,
         });
 
+        let specs = functions;
         let mut functions = BTreeMap::new();
         let mut supervisors = Vec::new();
         let mut servers = Vec::new();
-        for (spec, bound) in self.functions.into_iter().zip(listeners) {
+        for (spec, bound) in specs.into_iter().zip(listeners) {
             let spec = Arc::new(spec);
             let arn = format!(
                 "arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{}",

@@ -144,8 +144,21 @@ impl FunctionSpec {
         self.concurrency
     }
 
-    /// Checks what would otherwise fail later, and less clearly, at spawn time.
-    pub(crate) fn validate(&self) -> Result<(), StartError> {
+    /// Checks what would otherwise fail later, and less clearly, at spawn time, and
+    /// makes the bootstrap path absolute: the process starts in the bootstrap's
+    /// directory, where a relative path would no longer lead to it.
+    pub(crate) fn resolve(mut self) -> Result<Self, StartError> {
+        self.validate()?;
+        self.bootstrap =
+            std::path::absolute(&self.bootstrap).map_err(|source| StartError::Bootstrap {
+                function: self.name.clone(),
+                path: self.bootstrap.clone(),
+                source,
+            })?;
+        Ok(self)
+    }
+
+    fn validate(&self) -> Result<(), StartError> {
         let invalid = |reason: String| StartError::InvalidFunction {
             function: self.name.clone(),
             reason,
@@ -290,6 +303,18 @@ mod tests {
             let err = FunctionSpec::new(name, "/bin/true").validate().unwrap_err();
             assert!(matches!(err, StartError::InvalidFunction { .. }), "{name}");
         }
+    }
+
+    #[test]
+    fn a_relative_bootstrap_path_is_made_absolute() {
+        let dir = std::env::current_dir().unwrap();
+        let file = tempfile::NamedTempFile::new_in(&dir).unwrap();
+        let relative = file.path().strip_prefix(&dir).unwrap();
+
+        let spec = FunctionSpec::new("Echo", relative).resolve().unwrap();
+
+        assert_eq!(spec.bootstrap(), file.path());
+        assert_eq!(spec.task_root(), dir);
     }
 
     #[test]
