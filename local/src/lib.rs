@@ -44,10 +44,15 @@
 //!   tells the server *which process* is calling: a `/next` can only come from the one
 //!   process behind that port. The supervisor therefore knows which request each
 //!   process holds, which is what makes per-process timeouts and restarts exact.
-//! - **One invocation per process at a time.** As on Lambda, an instance takes the
-//!   next queued invocation only when its process asks for it with `/next`. Invokes of
-//!   one function wait in its queue; [`FunctionSpec::concurrency`] adds instances
-//!   (processes) that drain the same queue.
+//! - **One invocation per process at a time.** As on Lambda, a process gets the next
+//!   queued invocation only when it asks for it with `/next`. Invokes of one function
+//!   wait in its queue; [`FunctionSpec::concurrency`] adds instances (processes) that
+//!   drain the same queue.
+//! - **The supervisor is off the request path.** As in cargo-lambda, the `/next`
+//!   handler takes the invocation from the queue itself and `/response` answers the
+//!   caller directly. The supervisor task of each instance learns only what it acts
+//!   on (the first `/next`, init errors, exits) and sleeps until the pending
+//!   invocation's deadline, so a round trip wakes no extra task.
 //! - **Timeouts and crashes end the process, not the runtime.** When the deadline
 //!   passes the invoke gets [`InvokeError::Timeout`], the process is killed and a new
 //!   one started, as Lambda discards a timed-out sandbox. A process that exits during
@@ -63,15 +68,18 @@
 //!   [`Runtime::shutdown`] sends `SIGTERM`, waits briefly and then `SIGKILL`s, as
 //!   Lambda's shutdown phase does; dropping a [`Runtime`] kills at once.
 //! - **Low latency on a small machine.** Accepted connections get `TCP_NODELAY`, so a
-//!   response never waits for a delayed ACK (the 40 ms tail of Nagle's algorithm),
-//!   and the hot path is two loopback HTTP exchanges plus channel hand-offs.
+//!   response never waits for a delayed ACK (the 40 ms tail of Nagle's algorithm).
+//!   `benches/runtime.rs` measures the round trip; run the runtime on Tokio's
+//!   multi-thread scheduler, whose tail holds up better on a busy machine.
 //! - **A clean environment.** Processes start with an empty environment plus what the
 //!   Lambda service sets (see [`FunctionSpec`]), a few host variables that only
 //!   affect diagnostics (`PATH`, `RUST_LOG`, `RUST_BACKTRACE`), and the caller's
 //!   variables. Host credentials and profiles never leak into a handler.
 //!
 //! Streaming responses are read to the end and returned whole; error trailers of
-//! streamed responses are not interpreted.
+//! streamed responses are not interpreted. Processes are Linux processes of the host:
+//! memory size is reported to the function but not enforced, and there is no
+//! sandbox beyond the clean environment.
 //!
 //! [Lambda Runtime API]: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 
@@ -100,3 +108,12 @@ pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
 /// The account id in function ARNs; the same placeholder moto and LocalStack use.
 pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_runtime_can_be_shared_between_tasks() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<crate::Runtime>();
+    }
+}
