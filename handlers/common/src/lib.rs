@@ -4,6 +4,7 @@
 //! JSON logging with `tracing`.
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod config;
 pub mod error;
 pub mod identity;

@@ -111,7 +111,10 @@ pub async fn create_table(
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest);
-    for (attr, kind) in [(Some(partition_key), KeyType::Hash), (sort_key, KeyType::Range)] {
+    for (attr, kind) in [
+        (Some(partition_key), KeyType::Hash),
+        (sort_key, KeyType::Range),
+    ] {
         let Some(attr) = attr else { continue };
         req = req
             .attribute_definitions(

@@ -13,7 +13,7 @@ use orders::store::OrderStore;
 async fn main() -> Result<(), Error> {
     handler_common::logging::init_tracing();
     let config = CreateConfig::from_env()?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config().await);
     let idempotency = IdempotencyConfig {
         ttl: config.idempotency_ttl,
         ..IdempotencyConfig::default()

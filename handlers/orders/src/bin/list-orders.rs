@@ -11,7 +11,7 @@ use orders::store::OrderStore;
 async fn main() -> Result<(), Error> {
     handler_common::logging::init_tracing();
     let config = OrdersConfig::from_env()?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config().await);
     let svc = orders::Orders::new(
         OrderStore::new(dynamodb, config.orders_table),
         Arc::new(SystemClock),

@@ -9,7 +9,7 @@ use userprofile::store::{ADDRESS_TABLE_ENV, AddressTable};
 async fn main() -> Result<(), Error> {
     handler_common::logging::init_tracing();
     let table_name = handler_common::env_var(ADDRESS_TABLE_ENV)?;
-    let config = aws_config::load_from_env().await;
+    let config = handler_common::aws::load_config().await;
     let table = AddressTable::new(aws_sdk_dynamodb::Client::new(&config), table_name);
     let table = &table;
     lambda_runtime::run(service_fn(

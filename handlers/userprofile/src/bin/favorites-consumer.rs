@@ -10,7 +10,7 @@ use userprofile::store::{FAVORITES_TABLE_ENV, FavoritesTable};
 async fn main() -> Result<(), Error> {
     handler_common::logging::init_tracing();
     let table_name = handler_common::env_var(FAVORITES_TABLE_ENV)?;
-    let config = aws_config::load_from_env().await;
+    let config = handler_common::aws::load_config().await;
     let table = FavoritesTable::new(aws_sdk_dynamodb::Client::new(&config), table_name);
     let table = &table;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
