@@ -37,7 +37,7 @@ done
 
 step "sam build (x86_64)"
 build_dir="$target_dir/sam-build"
-sam build --template-file generated/template.yaml --build-dir "$build_dir" --parallel=false
+sam build --template-file generated/template.yaml --build-dir "$build_dir"
 python3 "$root/scripts/check_bootstrap_sizes.py" "$build_dir" 6
 
 echo
