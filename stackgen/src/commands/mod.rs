@@ -1,6 +1,7 @@
 //! The CLI's subcommands, one module each with its `Args` and `run`, and what they share:
 //! finding the repository, loading and checking the model, printing findings.
 
+pub mod invoke;
 pub mod render;
 pub mod schema;
 pub mod validate;
@@ -49,6 +50,9 @@ pub enum CommandError {
     /// The JSON Schema could not be serialized.
     #[error("cannot print the schema: {0}")]
     Schema(#[from] serde_json::Error),
+    /// A local run or invocation failed.
+    #[error(transparent)]
+    Local(#[from] crate::local::LocalError),
 }
 
 /// The repository layout a command works on.

@@ -1,0 +1,70 @@
+//! `stackgen invoke`: runs one function of the model once with an event file and prints
+//! its response, as `sam local invoke` does, without Docker: the real `bootstrap` binary
+//! under the local Lambda Runtime API, with the environment the rendered template gives
+//! it, against a local AWS endpoint.
+
+use std::path::PathBuf;
+
+use super::{CommandError, Layout, Outcome};
+use crate::local::{self, LocalError, endpoint::Endpoint, functions};
+
+/// Run one function once with an event file and print its response.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The function's name in the model (`CreateOrderFunction`).
+    pub function: String,
+    /// The event: a JSON file, such as one under `events/`.
+    #[arg(long, short = 'e')]
+    pub event: PathBuf,
+    /// The AWS endpoint (for example a running `stackgen local`'s moto); without it a
+    /// moto server is started for this invocation and stopped after it. The model's
+    /// resources are created there unless they exist.
+    #[arg(long, value_name = "URL")]
+    pub aws_endpoint: Option<String>,
+    /// Use the binary already built instead of running `cargo build` first.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Repository root (holds `model/`); found from the working directory when omitted.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+}
+
+/// Builds, invokes and prints; `Failed` when the function returned an error.
+pub fn run(args: &Args) -> Result<Outcome, CommandError> {
+    let layout = Layout::find(args.root.as_deref())?;
+    let Some(checked) = super::load_checked(&layout) else {
+        return Ok(Outcome::Failed);
+    };
+    let function = functions::find(&checked, &args.function).map_err(LocalError::from)?;
+    let event = stackgen_local::read_event(&args.event).map_err(LocalError::from)?;
+    if !args.no_build {
+        functions::build(&layout.root, &[function]).map_err(LocalError::from)?;
+    }
+    let target_dir = functions::target_dir(&layout.root).map_err(LocalError::from)?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CommandError::Io {
+            what: "cannot start the async runtime",
+            path: "-".into(),
+            source,
+        })?;
+    // Started outside the async runtime: moto's keeper thread is a plain thread.
+    let endpoint = Endpoint::from_option(args.aws_endpoint.as_deref(), &layout.root)
+        .map_err(LocalError::from)?;
+    let outcome = tokio.block_on(async {
+        let clients = local::endpoint::Clients::new(endpoint.url()).await;
+        let resolved = local::resources::create(&checked, &clients).await?;
+        let spec = functions::spec(&checked, function, &resolved, endpoint.url(), &target_dir)?;
+        let builder = stackgen_local::Runtime::builder().region(local::endpoint::REGION);
+        let outcome =
+            stackgen_local::invoke_once(builder, spec, &event, &mut std::io::stdout()).await?;
+        Ok::<_, LocalError>(outcome)
+    });
+    drop(endpoint);
+    Ok(if outcome?.is_success() {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
+}
