@@ -1,0 +1,406 @@
+//! The service integrations (EventBridge `PutEvents`, SQS `SendMessage`), natively.
+//!
+//! On AWS these routes run the mapping templates [`crate::vtl`] renders from the model's
+//! typed integration. Here the same typed integration is turned into the same request
+//! without a template engine, in two steps so the first can be checked against the templates
+//! (`stackgen/tests/gateway_parity.rs` runs both on hostile input):
+//!
+//! 1. [`put_events_entry`] / [`send_message_request`] build a plain value, exactly what the
+//!    rendered template would make AWS receive: the `Detail` text is what
+//!    `$util.escapeJavaScript(..).replaceAll("\\'", "'")` writes (see [`escape_javascript`]),
+//!    so it is equal as text, not just as parsed JSON.
+//! 2. [`send_put_events`] / [`send_send_message`] send that value with the SDK client and
+//!    read the answer the way the rendered integration responses do.
+//!
+//! A value comes from where [`ValueSource`] says, with the templates' reading of a missing
+//! value (an empty string, as Velocity prints a null): a body field is
+//! `$input.path('$.field')` (a `.` in the name walks into nested objects), a path parameter
+//! `$input.params().path.get(..)`, the caller the authorizer's `sub`.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::model::{PutEvents, SendMessage, ValueSource};
+
+/// What a request offers to an integration's values.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestValues<'a> {
+    /// The body parsed as JSON; `None` when there is none or it is not JSON.
+    pub body: Option<&'a Value>,
+    /// Path parameters, decoded.
+    pub path: &'a BTreeMap<String, String>,
+    /// The caller's `sub` as the route's authorizer gives it (`claims.sub` of a Cognito
+    /// authorizer, `principalId` of a Lambda one).
+    pub caller: Option<&'a str>,
+}
+
+/// One `PutEvents` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutEventsEntry {
+    /// `EventBusName`: the bus's physical name.
+    pub bus: String,
+    /// `Source`.
+    pub source: String,
+    /// `DetailType`.
+    pub detail_type: String,
+    /// `Detail`: a JSON object as text.
+    pub detail: String,
+}
+
+/// One `SendMessage` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendMessageRequest {
+    /// The queue's URL.
+    pub queue_url: String,
+    /// `MessageBody`.
+    pub body: String,
+    /// String message attributes by name.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Why an integration's request could not be built or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    /// A body field holds something other than a string or null; the body model of every
+    /// route that reads one requires a string, so the request never gets here.
+    #[error("body field `{0}` is not a string")]
+    NotAString(String),
+    /// The service did not accept the call.
+    #[error("{service} {operation} failed: {message}")]
+    Service {
+        /// `EventBridge` or `SQS`.
+        service: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// The SDK's error, with its causes.
+        message: String,
+    },
+    /// EventBridge accepted the call but failed the entry.
+    #[error("EventBridge failed the entry: {code}: {message}")]
+    FailedEntry {
+        /// `ErrorCode` of the entry.
+        code: String,
+        /// `ErrorMessage` of the entry.
+        message: String,
+    },
+}
+
+/// The raw string of a value, or `None` for the templates' null (printed as empty).
+fn raw<'a>(
+    source: &'a ValueSource,
+    values: &RequestValues<'a>,
+) -> Result<Option<&'a str>, IntegrationError> {
+    Ok(match source {
+        ValueSource::Caller => values.caller,
+        ValueSource::Value(v) => Some(v),
+        ValueSource::Path(p) => values.path.get(p).map(String::as_str),
+        ValueSource::Body(field) => {
+            let mut at = values.body;
+            for key in field.split('.') {
+                at = at.and_then(|v| v.as_object()).and_then(|o| o.get(key));
+            }
+            match at {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s),
+                Some(_) => return Err(IntegrationError::NotAString(field.clone())),
+            }
+        }
+    })
+}
+
+/// The `PutEvents` entry the rendered request template makes for this request.
+pub fn put_events_entry(
+    p: &PutEvents,
+    bus: &str,
+    values: &RequestValues<'_>,
+) -> Result<PutEventsEntry, IntegrationError> {
+    let mut detail = String::from("{");
+    for (i, (name, source)) in p.detail.iter().enumerate() {
+        if i > 0 {
+            detail.push(',');
+        }
+        detail.push('"');
+        detail.push_str(name);
+        detail.push_str("\":\"");
+        match &source.value {
+            // Constants are checked to need no escaping, and the template writes them as is.
+            ValueSource::Value(v) => detail.push_str(v),
+            other => {
+                if let Some(s) = raw(other, values)? {
+                    escape_javascript_into(s, &mut detail);
+                }
+            }
+        }
+        detail.push('"');
+    }
+    detail.push('}');
+    Ok(PutEventsEntry {
+        bus: bus.to_owned(),
+        source: p.source.clone(),
+        detail_type: p.detail_type.clone(),
+        detail,
+    })
+}
+
+/// The `SendMessage` request the rendered request template makes for this request.
+pub fn send_message_request(
+    s: &SendMessage,
+    queue_url: &str,
+    values: &RequestValues<'_>,
+) -> Result<SendMessageRequest, IntegrationError> {
+    let text = |source: &ValueSource| raw(source, values).map(|v| v.unwrap_or_default().to_owned());
+    let mut attributes = BTreeMap::new();
+    for (name, source) in &s.attributes {
+        attributes.insert(name.clone(), text(&source.value)?);
+    }
+    Ok(SendMessageRequest {
+        queue_url: queue_url.to_owned(),
+        body: text(&s.body.value)?,
+        attributes,
+    })
+}
+
+/// `$util.escapeJavaScript(s).replaceAll("\\'", "'")`: Apache Commons Lang 2's
+/// `escapeJavaScript` on UTF-16 code units, without the `\'` JSON does not allow.
+pub fn escape_javascript(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    escape_javascript_into(s, &mut out);
+    out
+}
+
+fn escape_javascript_into(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    for c in s.chars() {
+        match c {
+            '"' | '\\' | '/' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c if (c as u32) <= 0x7f => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04X}");
+                }
+            }
+        }
+    }
+}
+
+/// Puts the entry on its bus; `Ok` only when EventBridge accepted it (`FailedEntryCount` 0),
+/// as the rendered response template answers 200 only then.
+pub async fn send_put_events(
+    client: &aws_sdk_eventbridge::Client,
+    entry: &PutEventsEntry,
+) -> Result<(), IntegrationError> {
+    let request = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(&entry.bus)
+        .source(&entry.source)
+        .detail_type(&entry.detail_type)
+        .detail(&entry.detail)
+        .build();
+    let output = client
+        .put_events()
+        .entries(request)
+        .send()
+        .await
+        .map_err(|e| IntegrationError::Service {
+            service: "EventBridge",
+            operation: "PutEvents",
+            message: chain(&e),
+        })?;
+    if output.failed_entry_count() > 0 {
+        let first = output.entries().iter().find(|e| e.error_code().is_some());
+        return Err(IntegrationError::FailedEntry {
+            code: first
+                .and_then(|e| e.error_code())
+                .unwrap_or_default()
+                .to_owned(),
+            message: first
+                .and_then(|e| e.error_message())
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Sends the message with its string attributes.
+pub async fn send_send_message(
+    client: &aws_sdk_sqs::Client,
+    request: &SendMessageRequest,
+) -> Result<(), IntegrationError> {
+    let failed = |message: String| IntegrationError::Service {
+        service: "SQS",
+        operation: "SendMessage",
+        message,
+    };
+    let mut call = client
+        .send_message()
+        .queue_url(&request.queue_url)
+        .message_body(&request.body);
+    for (name, value) in &request.attributes {
+        let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        call = call.message_attributes(name, attribute);
+    }
+    call.send().await.map_err(|e| failed(chain(&e)))?;
+    Ok(())
+}
+
+/// An error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Loc, Name, Sp};
+    use serde_json::json;
+
+    fn sp<T>(v: T) -> Sp<T> {
+        Sp::new(v, Loc::default())
+    }
+
+    fn put_events() -> PutEvents {
+        let mut detail = BTreeMap::new();
+        detail.insert("userId".to_string(), sp(ValueSource::Caller));
+        detail.insert("line1".to_string(), sp(ValueSource::Body("line1".into())));
+        detail.insert(
+            "addressId".to_string(),
+            sp(ValueSource::Path("addressId".into())),
+        );
+        detail.insert("kind".to_string(), sp(ValueSource::Value("home".into())));
+        PutEvents {
+            bus: sp(Name::new("AddressBus").unwrap()),
+            source: "customer-profile".into(),
+            detail_type: "address.added".into(),
+            detail,
+        }
+    }
+
+    #[test]
+    fn escaping_follows_commons_lang_without_the_single_quote() {
+        assert_eq!(escape_javascript("a'b\"c\\d/e"), "a'b\\\"c\\\\d\\/e");
+        assert_eq!(
+            escape_javascript("\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}"),
+            "\\n\\r\\t\\b\\f\\u0000\\u001F\u{7f}"
+        );
+        assert_eq!(escape_javascript("é😀"), "\\u00E9\\uD83D\\uDE00");
+    }
+
+    #[test]
+    fn the_detail_takes_the_caller_from_the_authorizer_and_fields_in_name_order() {
+        let body = json!({"line1": "1 \"Main\" St", "userId": "evil"});
+        let path = BTreeMap::from([("addressId".to_string(), "a/1".to_string())]);
+        let values = RequestValues {
+            body: Some(&body),
+            path: &path,
+            caller: Some("sub-1"),
+        };
+        let entry = put_events_entry(&put_events(), "bus-1", &values).unwrap();
+        assert_eq!(entry.bus, "bus-1");
+        assert_eq!(
+            entry.detail,
+            r#"{"addressId":"a\/1","kind":"home","line1":"1 \"Main\" St","userId":"sub-1"}"#
+        );
+        let parsed: Value = serde_json::from_str(&entry.detail).unwrap();
+        assert_eq!(parsed["userId"], "sub-1");
+    }
+
+    #[test]
+    fn a_missing_value_is_empty_and_a_non_string_field_is_an_error() {
+        let path = BTreeMap::new();
+        let values = RequestValues {
+            body: None,
+            path: &path,
+            caller: None,
+        };
+        let entry = put_events_entry(&put_events(), "b", &values).unwrap();
+        assert_eq!(
+            entry.detail,
+            r#"{"addressId":"","kind":"home","line1":"","userId":""}"#
+        );
+        let body = json!({"line1": 5});
+        let values = RequestValues {
+            body: Some(&body),
+            path: &path,
+            caller: None,
+        };
+        assert!(matches!(
+            put_events_entry(&put_events(), "b", &values),
+            Err(IntegrationError::NotAString(f)) if f == "line1"
+        ));
+    }
+
+    #[test]
+    fn a_dotted_body_field_walks_into_objects() {
+        let mut detail = BTreeMap::new();
+        detail.insert(
+            "city".to_string(),
+            sp(ValueSource::Body("address.city".into())),
+        );
+        let p = PutEvents {
+            detail,
+            ..put_events()
+        };
+        let body = json!({"address": {"city": "Paris"}, "address.city": "evil"});
+        let path = BTreeMap::new();
+        let values = RequestValues {
+            body: Some(&body),
+            path: &path,
+            caller: None,
+        };
+        assert_eq!(
+            put_events_entry(&p, "b", &values).unwrap().detail,
+            r#"{"city":"Paris"}"#
+        );
+    }
+
+    #[test]
+    fn a_message_carries_the_raw_strings() {
+        let s = SendMessage {
+            queue: sp(Name::new("FavoritesQueue").unwrap()),
+            body: sp(ValueSource::Body("restaurantId".into())),
+            attributes: BTreeMap::from([
+                (
+                    "CommandName".to_string(),
+                    sp(ValueSource::Value("AddFavorite".into())),
+                ),
+                ("UserId".to_string(), sp(ValueSource::Caller)),
+            ]),
+        };
+        let body = json!({"restaurantId": "r&1 é"});
+        let path = BTreeMap::new();
+        let values = RequestValues {
+            body: Some(&body),
+            path: &path,
+            caller: Some("u-1"),
+        };
+        let request = send_message_request(&s, "http://q", &values).unwrap();
+        assert_eq!(request.body, "r&1 é");
+        assert_eq!(request.attributes["CommandName"], "AddFavorite");
+        assert_eq!(request.attributes["UserId"], "u-1");
+        assert_eq!(request.queue_url, "http://q");
+    }
+}
