@@ -24,12 +24,14 @@ pub fn hold_bin() -> PathBuf {
     examples_dir().join("hold")
 }
 
-/// Where this profile's examples are, after building them.
+/// Where this profile's examples are, built and up to date.
 ///
-/// Integration tests cannot depend on an example, and `cargo test --test runtime`
-/// does not build examples at all, so this asks cargo for them (a no-op when they
-/// are up to date). Cargo releases its build lock before it runs tests, so this
-/// cannot deadlock with the cargo that started us.
+/// Integration tests cannot depend on an example. `cargo test` builds the examples
+/// with the tests, but `cargo test --test runtime` and `cargo bench` do not, so when
+/// a binary is missing or older than the crate's sources this asks cargo for them.
+/// (Cargo releases its build lock before it runs tests, so this cannot deadlock with
+/// the cargo that started us; it can wait for another build in the same target dir,
+/// which is why it is skipped when the binaries are fresh.)
 fn examples_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -39,6 +41,10 @@ fn examples_dir() -> &'static Path {
             .parent()
             .and_then(Path::parent)
             .expect("test binary under target/<profile>/deps");
+        let dir = profile_dir.join("examples");
+        if fresh(&[dir.join("echo"), dir.join("hold")]) {
+            return dir;
+        }
         let release = profile_dir
             .file_name()
             .is_some_and(|name| name == "release");
@@ -51,8 +57,35 @@ fn examples_dir() -> &'static Path {
         }
         let status = build.status().expect("run cargo to build the examples");
         assert!(status.success(), "building the examples failed");
-        profile_dir.join("examples")
+        dir
     })
+}
+
+/// Whether every binary exists and is newer than every source of this crate.
+fn fresh(binaries: &[PathBuf]) -> bool {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = ["Cargo.toml", "src", "examples"].map(|p| newest(&crate_dir.join(p)));
+    let Some(newest_source) = sources.into_iter().flatten().max() else {
+        return false;
+    };
+    binaries.iter().all(|binary| {
+        std::fs::metadata(binary)
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|built| built > newest_source)
+    })
+}
+
+/// The latest modification time of a file, or of the files under a directory.
+fn newest(path: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| newest(&entry.path()))
+        .max()
 }
 
 /// A function named `name` running the echo example.
