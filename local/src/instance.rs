@@ -145,7 +145,7 @@ impl Instance {
                 });
             }
             ProcessEvent::InitError(error) => {
-                tracing::warn!(function = %self.spec.name(), error.type = %error.error_type, error.message = %error.error_message, "init failed");
+                self.note(format!("init failed: {error}"));
                 let carried = self.discard(current).await.1;
                 self.fail_init(carried, error);
             }
@@ -156,7 +156,10 @@ impl Instance {
                 drop(c);
                 self.forget();
                 if let Some(pending) = pending {
-                    tracing::warn!(function = %self.spec.name(), %status, request_id = %pending.request_id, "process exited during an invocation; replacing it");
+                    self.note(format!(
+                        "RequestId: {} runtime exited with error: {status}; starting a new process",
+                        pending.request_id
+                    ));
                     let error = InvokeError::Exited {
                         function: self.spec.name().to_owned(),
                         request_id: pending.request_id.clone(),
@@ -165,14 +168,16 @@ impl Instance {
                     self.answer(pending, Err(error));
                     *current = self.restart().await;
                 } else if carried.is_some() || !was_ready {
-                    tracing::warn!(function = %self.spec.name(), %status, "process exited during init");
+                    self.note(format!("init failed: runtime exited with error: {status}"));
                     let error = FunctionError::new(
                         "Runtime.ExitError",
                         format!("Error: Runtime exited with error: {status}"),
                     );
                     self.fail_init(carried, error);
                 } else {
-                    tracing::warn!(function = %self.spec.name(), %status, "process exited while idle; the next invocation starts a new one");
+                    self.note(format!(
+                        "runtime exited with error: {status} while idle; the next invocation starts a new process"
+                    ));
                 }
             }
         }
@@ -180,7 +185,9 @@ impl Instance {
 
     async fn on_init_timeout(&mut self, current: &mut Option<Current>) {
         let seconds = self.shared.init_timeout.as_secs_f64();
-        tracing::warn!(function = %self.spec.name(), seconds, "no /next within the init timeout");
+        self.note(format!(
+            "init failed: no request for an event within {seconds:.2} seconds"
+        ));
         let carried = self.discard(current).await.1;
         let error = FunctionError::new(
             "Sandbox.Timedout",
@@ -198,7 +205,11 @@ impl Instance {
             return;
         };
         let timeout = self.spec.timeout_duration();
-        tracing::warn!(function = %self.spec.name(), request_id = %pending.request_id, ?timeout, "invocation timed out; replacing the process");
+        self.note(format!(
+            "RequestId: {} Task timed out after {:.2} seconds; starting a new process",
+            pending.request_id,
+            timeout.as_secs_f64()
+        ));
         let error = InvokeError::Timeout {
             function: self.spec.name().to_owned(),
             request_id: pending.request_id.clone(),
@@ -248,7 +259,10 @@ impl Instance {
                 })
             }
             Err(source) => {
-                tracing::error!(function = %self.spec.name(), error = %source, "cannot start the process");
+                self.note(format!(
+                    "cannot start {}: {source}",
+                    self.spec.bootstrap().display()
+                ));
                 let (_, carried) = channels.close_and_take();
                 if let Some(invocation) = carried {
                     let _ = invocation.reply.send(Err(InvokeError::Spawn {
@@ -282,6 +296,13 @@ impl Instance {
         c.process.kill().await;
         self.forget();
         held
+    }
+
+    /// Tells the user what happened to the function, in its log stream, as Lambda
+    /// writes timeouts and runtime exits to the function's log group.
+    fn note(&self, line: String) {
+        tracing::debug!(function = %self.spec.name(), "{line}");
+        self.launcher.note(&line);
     }
 
     /// Records that no process is running.

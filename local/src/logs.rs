@@ -12,6 +12,9 @@ pub enum LogStream {
     Stdout,
     /// The process's standard error.
     Stderr,
+    /// The runtime itself, about the function: timeouts, exits and init failures,
+    /// which Lambda also writes to the function's log stream.
+    Runtime,
 }
 
 /// One line of a function's output, without its line break.
@@ -50,7 +53,7 @@ impl LogSink {
         Self::Custom(Arc::new(f))
     }
 
-    fn emit(&self, width: usize, line: LogLine<'_>) {
+    pub(crate) fn emit(&self, width: usize, line: LogLine<'_>) {
         match self {
             Self::Stderr => {
                 // A closed stderr must not take a function down with it; drop the line.

@@ -164,6 +164,20 @@ pub(crate) struct Launcher {
     pub function: Arc<str>,
 }
 
+impl Launcher {
+    /// Writes a line of the runtime's own about this function to the log sink.
+    pub fn note(&self, line: &str) {
+        self.sink.emit(
+            self.log_width,
+            logs::LogLine {
+                function: &self.function,
+                stream: LogStream::Runtime,
+                line,
+            },
+        );
+    }
+}
+
 /// What a process did, as seen by its supervisor.
 pub(crate) enum ProcessEvent {
     /// It asked for its first event.

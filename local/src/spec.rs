@@ -186,6 +186,10 @@ impl FunctionSpec {
             return Err(invalid("the concurrency must be at least 1".into()));
         }
         match std::fs::metadata(&self.bootstrap) {
+            Ok(meta) if meta.is_file() && !is_executable(&meta) => Err(invalid(format!(
+                "the bootstrap {} is not executable",
+                self.bootstrap.display()
+            ))),
             Ok(meta) if meta.is_file() => Ok(()),
             Ok(_) => Err(invalid(format!(
                 "the bootstrap {} is not a file",
@@ -247,6 +251,17 @@ impl FunctionSpec {
     }
 }
 
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    true
+}
+
 /// What the environment of a process depends on besides its spec.
 pub(crate) struct EnvContext<'a> {
     pub region: &'a str,
@@ -306,9 +321,22 @@ mod tests {
     }
 
     #[test]
+    fn a_bootstrap_that_is_not_executable_is_rejected() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+
+        let err = FunctionSpec::new("Echo", file.path())
+            .resolve()
+            .unwrap_err();
+
+        assert!(err.to_string().contains("is not executable"), "{err}");
+    }
+
+    #[test]
     fn a_relative_bootstrap_path_is_made_absolute() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = std::env::current_dir().unwrap();
         let file = tempfile::NamedTempFile::new_in(&dir).unwrap();
+        std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let relative = file.path().strip_prefix(&dir).unwrap();
 
         let spec = FunctionSpec::new("Echo", relative).resolve().unwrap();

@@ -1,9 +1,12 @@
 //! Functions that fail, and how each failure reaches the caller.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use serde_json::json;
-use stackgen_local::{InvokeError, InvokeOutcome, MAX_PAYLOAD_BYTES};
+use stackgen_local::{InvokeError, InvokeOutcome, LogSink, LogStream, MAX_PAYLOAD_BYTES};
 
 use crate::support::{PATIENCE, echo, quiet};
 
@@ -57,7 +60,15 @@ async fn a_panic_is_a_function_error_and_the_process_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timeout_is_enforced_and_the_next_invoke_gets_a_fresh_process() {
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let seen = notes.clone();
+    let sink = LogSink::custom(move |line| {
+        if line.stream == LogStream::Runtime {
+            seen.lock().unwrap().push(line.line.to_owned());
+        }
+    });
     let runtime = quiet()
+        .log_sink(sink)
         .function(echo("Slow").timeout(Duration::from_secs(1)))
         .start()
         .await
@@ -98,6 +109,13 @@ async fn a_timeout_is_enforced_and_the_next_invoke_gets_a_fresh_process() {
     assert!(
         crate::support::all_dead(&[first]).await,
         "the timed-out process was not killed"
+    );
+    let notes = notes.lock().unwrap().clone();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("Task timed out after 1.00 seconds")),
+        "the function's log says nothing of the timeout: {notes:?}"
     );
     runtime.shutdown().await;
 }
