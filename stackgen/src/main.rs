@@ -24,6 +24,8 @@ enum Command {
     Schema(commands::schema::Args),
     /// Run one function once with an event file and print its response (no Docker).
     Invoke(commands::invoke::Args),
+    /// Run the whole app locally (functions, APIs, queues, buses) against moto server.
+    Local(commands::local::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Invoke(args) => commands::invoke::run(args),
+        Command::Local(args) => commands::local::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 //! finding the repository, loading and checking the model, printing findings.
 
 pub mod invoke;
+pub mod local;
 pub mod render;
 pub mod schema;
 pub mod validate;

@@ -126,19 +126,26 @@ fn command_line(command: &Command) -> String {
 /// Builds the binaries of `functions` (debug profile) in the workspace at `root`.
 /// cargo's progress goes to standard error.
 pub fn build(root: &Path, functions: &[ModelFunction<'_>]) -> Result<(), FunctionError> {
+    let bins: Vec<(String, String)> = functions
+        .iter()
+        .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
+        .collect();
+    build_bins(root, &bins)
+}
+
+/// Builds `(crate, bin)` pairs (debug profile) in the workspace at `root`, in one cargo
+/// run.
+pub fn build_bins(root: &Path, bins: &[(String, String)]) -> Result<(), FunctionError> {
     let mut command = cargo();
     command.current_dir(root).arg("build").arg("--quiet");
-    let mut crates: Vec<&str> = functions
-        .iter()
-        .map(|f| f.function.krate.as_str())
-        .collect();
+    let mut crates: Vec<&str> = bins.iter().map(|(krate, _)| krate.as_str()).collect();
     crates.sort();
     crates.dedup();
     for krate in crates {
         command.args(["-p", krate]);
     }
-    for f in functions {
-        command.args(["--bin", f.function.bin.as_str()]);
+    for (_, bin) in bins {
+        command.args(["--bin", bin]);
     }
     command.stdin(Stdio::null()).stdout(Stdio::null());
     let line = command_line(&command);

@@ -10,6 +10,19 @@ pub mod endpoint;
 pub mod functions;
 pub mod gateway;
 pub mod resources;
+pub mod triggers;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use stackgen_local::{LogSink, Runtime};
+
+use crate::check::Checked;
+use crate::model::{Authorizer, Integration};
+use endpoint::{Clients, Endpoint};
+use resources::{Physical, Resolved};
+use triggers::Triggers;
 
 /// Why a local run or invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,4 +45,341 @@ pub enum LocalError {
     /// A single invocation failed without an outcome.
     #[error(transparent)]
     Invoke(#[from] stackgen_local::InvokeOnceError),
+    /// A trigger could not be set up.
+    #[error(transparent)]
+    Trigger(#[from] triggers::TriggerError),
+    /// An API could not be served.
+    #[error(transparent)]
+    Gateway(#[from] gateway::GatewayError),
+    /// A port number past 65535 was asked for.
+    #[error("--port-base {base} leaves no port for API number {index}")]
+    PortRange {
+        /// The base.
+        base: u16,
+        /// The API's index.
+        index: usize,
+    },
+    /// A blocking task (build, moto start) did not finish.
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// How to run the app.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The repository root (the cargo workspace; `.venv` for moto).
+    pub root: PathBuf,
+    /// An AWS endpoint to use instead of starting moto server.
+    pub aws_endpoint: Option<String>,
+    /// Skip `cargo build` of the handler binaries.
+    pub no_build: bool,
+    /// The first API's port; the others follow in order (service, then API name). 0
+    /// picks free ports.
+    pub port_base: u16,
+    /// Where the functions' output goes.
+    pub log_sink: LogSink,
+    /// How the triggers poll and retry.
+    pub triggers: triggers::Options,
+}
+
+impl Options {
+    /// The defaults for the repository at `root`: moto, build, ports from 3000, logs on
+    /// standard error.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            aws_endpoint: None,
+            no_build: false,
+            port_base: 3000,
+            log_sink: LogSink::Stderr,
+            triggers: triggers::Options::default(),
+        }
+    }
+}
+
+/// One REST API being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedApi {
+    /// Its service.
+    pub service: String,
+    /// Its name in the model.
+    pub name: String,
+    /// Its base URL, as its endpoint output gives it.
+    pub url: String,
+}
+
+/// The app running locally; [`Running::stop`] stops everything it started.
+#[derive(Debug)]
+pub struct Running {
+    endpoint: Endpoint,
+    runtime: Arc<Runtime>,
+    triggers: Triggers,
+    apis: Vec<(ServedApi, gateway::RunningApi)>,
+    resolved: Resolved,
+}
+
+impl Running {
+    /// The AWS endpoint's URL.
+    pub fn endpoint_url(&self) -> &str {
+        self.endpoint.url()
+    }
+
+    /// The APIs and their URLs, in port order.
+    pub fn apis(&self) -> impl Iterator<Item = &ServedApi> {
+        self.apis.iter().map(|(api, _)| api)
+    }
+
+    /// What the model's names became in the endpoint.
+    pub fn resolved(&self) -> &Resolved {
+        &self.resolved
+    }
+
+    /// The function runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// One line per trigger.
+    pub fn triggers(&self) -> &[String] {
+        self.triggers.descriptions()
+    }
+
+    /// Stops the triggers, the APIs, the functions, then moto (when ours), in that order,
+    /// so nothing runs against a stopped dependency.
+    pub async fn stop(self) {
+        let Running {
+            endpoint,
+            runtime,
+            triggers,
+            apis,
+            ..
+        } = self;
+        triggers.stop().await;
+        for (_, api) in apis {
+            api.shutdown().await;
+        }
+        runtime.shutdown().await;
+        drop(runtime);
+        let _ = tokio::task::spawn_blocking(move || drop(endpoint)).await;
+    }
+}
+
+/// Starts the whole app: the endpoint, the handler binaries (built first unless
+/// `no_build`), every resource, the functions, the APIs, the SSM outputs and the
+/// triggers. On error, what was started is stopped again.
+pub async fn start(checked: &Checked, options: Options) -> Result<Running, LocalError> {
+    let functions = functions::all(checked);
+    let build = {
+        let root = options.root.clone();
+        let functions: Vec<_> = functions
+            .iter()
+            .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
+            .collect();
+        let no_build = options.no_build;
+        tokio::task::spawn_blocking(move || {
+            if !no_build {
+                functions::build_bins(&root, &functions)?;
+            }
+            functions::target_dir(&root)
+        })
+    };
+    let endpoint = {
+        let root = options.root.clone();
+        let url = options.aws_endpoint.clone();
+        tokio::task::spawn_blocking(move || Endpoint::from_option(url.as_deref(), &root))
+    };
+    let (build, endpoint) = tokio::join!(build, endpoint);
+    let endpoint = endpoint.map_err(|e| LocalError::Task(e.to_string()))??;
+    let target_dir = build.map_err(|e| LocalError::Task(e.to_string()))??;
+
+    let clients = Clients::new(endpoint.url()).await;
+    let mut resolved = resources::create(checked, &clients).await?;
+    let specs = functions
+        .iter()
+        .map(|f| functions::spec(checked, *f, &resolved, endpoint.url(), &target_dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let runtime = Arc::new(
+        Runtime::builder()
+            .region(endpoint::REGION)
+            .log_sink(options.log_sink.clone())
+            .functions(specs)
+            .start()
+            .await?,
+    );
+    let apis = serve_apis(
+        checked,
+        &resolved,
+        &clients,
+        &runtime,
+        &endpoint,
+        options.port_base,
+    )
+    .await;
+    let apis = match apis {
+        Ok(apis) => apis,
+        Err(e) => {
+            runtime.shutdown().await;
+            return Err(e);
+        }
+    };
+    for (api, _) in &apis {
+        resolved.set_api_url(&api.service, &api.name, api.url.clone());
+    }
+    let started = async {
+        resources::publish_outputs(&resolved, &clients).await?;
+        Ok::<_, LocalError>(Triggers::start(
+            checked,
+            &resolved,
+            &clients,
+            runtime.clone(),
+            options.triggers.clone(),
+        )?)
+    };
+    match started.await {
+        Ok(triggers) => Ok(Running {
+            endpoint,
+            runtime,
+            triggers,
+            apis,
+            resolved,
+        }),
+        Err(e) => {
+            for (_, api) in apis {
+                api.shutdown().await;
+            }
+            runtime.shutdown().await;
+            Err(e)
+        }
+    }
+}
+
+/// Serves every API of the model, in order of service and name, on consecutive ports
+/// from `port_base` (or free ports when it is 0).
+async fn serve_apis(
+    checked: &Checked,
+    resolved: &Resolved,
+    clients: &Clients,
+    runtime: &Arc<Runtime>,
+    endpoint: &Endpoint,
+    port_base: u16,
+) -> Result<Vec<(ServedApi, gateway::RunningApi)>, LocalError> {
+    let mut all: Vec<_> = checked
+        .model
+        .services
+        .iter()
+        .flat_map(|s| {
+            s.file
+                .apis
+                .iter()
+                .map(move |(name, api)| (s.file.service.as_str(), name.as_str(), api))
+        })
+        .collect();
+    all.sort_by_key(|(service, name, _)| (*service, *name));
+    let mut out = Vec::new();
+    for (index, (service, name, api)) in all.into_iter().enumerate() {
+        let port = if port_base == 0 {
+            0
+        } else {
+            u16::try_from(usize::from(port_base) + index).map_err(|_| LocalError::PortRange {
+                base: port_base,
+                index,
+            })?
+        };
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let running = serve_api(
+            service, name, api, resolved, clients, runtime, endpoint, addr,
+        )
+        .await?;
+        out.push((
+            ServedApi {
+                service: service.to_owned(),
+                name: name.to_owned(),
+                url: running.url().to_owned(),
+            },
+            running,
+        ));
+    }
+    Ok(out)
+}
+
+/// Serves one API with the gateway: its functions through the runtime, its service
+/// integrations and user pools in the endpoint.
+#[allow(clippy::too_many_arguments)]
+async fn serve_api(
+    service: &str,
+    name: &str,
+    api: &crate::model::Api,
+    resolved: &Resolved,
+    clients: &Clients,
+    runtime: &Arc<Runtime>,
+    endpoint: &Endpoint,
+    addr: SocketAddr,
+) -> Result<gateway::RunningApi, LocalError> {
+    let mut ctx = gateway::GatewayContext::new(runtime.clone());
+    for route in &api.routes {
+        match &route.integration.value {
+            Integration::Function(_) => {}
+            Integration::PutEvents(p) => {
+                if let Some(bus) = resolved.value(service, p.bus.as_str()) {
+                    ctx.buses.insert(p.bus.to_string(), bus);
+                }
+            }
+            Integration::SendMessage(m) => {
+                if let Some(url) = resolved.value(service, m.queue.as_str()) {
+                    ctx.queues.insert(m.queue.to_string(), url);
+                }
+            }
+        }
+    }
+    for authorizer in api.authorizers.values() {
+        if let Authorizer::Cognito { user_pool } = authorizer
+            && let Some(Physical::UserPool { id, client_id, .. }) =
+                resolved.resource(service, user_pool.as_str())
+        {
+            ctx.user_pools.insert(
+                user_pool.to_string(),
+                gateway::UserPool::new(endpoint.url(), id, client_id),
+            );
+        }
+    }
+    ctx.events = Some(clients.eventbridge.clone());
+    ctx.sqs = Some(clients.sqs.clone());
+    ctx.region = endpoint::REGION.to_owned();
+    ctx.addr = addr;
+    Ok(gateway::serve(name, api, ctx).await?)
+}
+
+/// Runs the app until Ctrl-C (or `SIGTERM`), printing one line per API with its URL
+/// on standard output, then stops everything it started.
+pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> {
+    let running = start(checked, options).await?;
+    eprintln!("stackgen local: AWS endpoint {}", running.endpoint_url());
+    for trigger in running.triggers() {
+        eprintln!("stackgen local: {trigger}");
+    }
+    for api in running.apis() {
+        println!("{} ({}): {}", api.name, api.service, api.url);
+    }
+    eprintln!("stackgen local: running; press Ctrl-C to stop");
+    wait_for_stop_signal().await;
+    eprintln!("stackgen local: stopping");
+    running.stop().await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
 }

@@ -106,6 +106,8 @@ pub enum Physical {
         id: String,
         /// Its ARN.
         arn: String,
+        /// The id of its app client.
+        client_id: String,
     },
     /// A Cognito app client.
     UserPoolClient {
@@ -344,10 +346,12 @@ async fn create_service(svc: &ServiceFile, clients: &Clients) -> Result<Service,
         }
         out.local.insert(
             pool.client.to_string(),
-            Physical::UserPoolClient { id: client_id },
+            Physical::UserPoolClient {
+                id: client_id.clone(),
+            },
         );
         out.local
-            .insert(name.to_string(), Physical::UserPool { id, arn });
+            .insert(name.to_string(), Physical::UserPool { id, arn, client_id });
     }
     // Dead-letter queues first: a redrive policy names its queue's ARN.
     let mut queues: Vec<_> = svc.queues.iter().collect();
@@ -790,6 +794,7 @@ mod tests {
                 Physical::UserPool {
                     id: "us-east-1_x".into(),
                     arn: "arn:pool".into(),
+                    client_id: "c".into(),
                 },
             )]),
             imports: BTreeMap::new(),

@@ -1,0 +1,53 @@
+//! `stackgen local`: runs the whole app on this machine, as the model describes it,
+//! without an AWS account or Docker (see `docs/local.md`).
+
+use std::path::PathBuf;
+
+use super::{CommandError, Layout, Outcome};
+use crate::local::{self, Options};
+
+/// Run the whole app locally: functions, APIs, queues and buses against moto server.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The AWS endpoint to create the resources in; without it a moto server is started
+    /// on a free loopback port and stopped on exit.
+    #[arg(long, value_name = "URL")]
+    pub aws_endpoint: Option<String>,
+    /// Use the handler binaries already built instead of running `cargo build` first.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Port of the first API; the others take the next ones (by service, then API name).
+    /// 0 picks free ports.
+    #[arg(long, value_name = "N", default_value_t = 3000)]
+    pub port_base: u16,
+    /// Repository root (holds `model/`); found from the working directory when omitted.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+}
+
+/// Runs until Ctrl-C.
+pub fn run(args: &Args) -> Result<Outcome, CommandError> {
+    let layout = Layout::find(args.root.as_deref())?;
+    let Some(checked) = super::load_checked(&layout) else {
+        return Ok(Outcome::Failed);
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+    let mut options = Options::new(&layout.root);
+    options.aws_endpoint = args.aws_endpoint.clone();
+    options.no_build = args.no_build;
+    options.port_base = args.port_base;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CommandError::Io {
+            what: "cannot start the async runtime",
+            path: "-".into(),
+            source,
+        })?;
+    tokio.block_on(local::run(&checked, options))?;
+    Ok(Outcome::Ok)
+}
