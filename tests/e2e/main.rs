@@ -1,0 +1,8 @@
+//! End-to-end tests of the whole app under `stackgen local`: over HTTP, through the
+//! queues and buses, with real Cognito tokens from the endpoint (see `helpers.rs`).
+
+mod helpers;
+mod orders;
+mod orderstatus;
+mod userprofile;
+mod users;

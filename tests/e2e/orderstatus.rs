@@ -1,0 +1,59 @@
+//! Restaurants drive an order's status by putting `order.updated` events on the
+//! restaurant bus with their own SDK client.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{ASYNC_WAIT, app, call, eventually, sign_up};
+
+#[tokio::test]
+async fn an_order_updated_event_from_an_sdk_client_changes_what_get_order_returns() {
+    let app = app();
+    let clients = app.clients().await;
+    let user = sign_up(app, false).await;
+    let api = app.api("orders", "OrdersServiceEndpoint");
+    let order_id = uuid::Uuid::new_v4().to_string();
+    let created = call(
+        Method::POST,
+        &format!("{api}/orders"),
+        Some(&user.token),
+        Some(&json!({"restaurantId": "rest-1", "orderId": order_id, "orderItems": [{"id": "i-1", "name": "Pizza", "price": 9.99, "quantity": 2}], "totalAmount": 19.98})),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{created:?}");
+    assert_eq!(created.body["status"], "PLACED");
+
+    let detail =
+        json!({"data": {"userId": user.sub, "orderId": order_id, "status": "ACKNOWLEDGED"}});
+    let put = clients
+        .eventbridge
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(app.output("orderstatus", "RestaurantBusName"))
+                .source("restaurant")
+                .detail_type("order.updated")
+                .detail(detail.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put_events");
+    assert_eq!(put.failed_entry_count(), 0);
+
+    let order = eventually("the new status", ASYNC_WAIT, || async {
+        let got = call(
+            Method::GET,
+            &format!("{api}/orders/{order_id}"),
+            Some(&user.token),
+            None,
+        )
+        .await;
+        assert_eq!(got.status, 200, "{got:?}");
+        (got.body["status"] == "ACKNOWLEDGED").then_some(got.body)
+    })
+    .await;
+    let mut expected = created.body.clone();
+    expected["status"] = json!("ACKNOWLEDGED");
+    assert_eq!(order, expected, "only the status changed");
+}
