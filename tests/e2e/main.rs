@@ -2,6 +2,7 @@
 //! queues and buses, with real Cognito tokens from the endpoint (see `helpers.rs`).
 
 mod helpers;
+mod invoke;
 mod orders;
 mod orderstatus;
 mod userprofile;

@@ -124,3 +124,58 @@ async fn another_users_order_is_not_found_and_a_bad_body_is_400() {
     assert_eq!(bad.status, 400, "{bad:?}");
     assert!(bad.body["message"].is_string());
 }
+
+#[tokio::test]
+async fn concurrent_repeats_create_one_order_and_two_users_may_share_an_order_id() {
+    let app = app();
+    let user = sign_up(app, false).await;
+    let neighbour = sign_up(app, false).await;
+    let api = app.api("orders", "OrdersServiceEndpoint");
+    let id = uuid::Uuid::new_v4().to_string();
+    let url = format!("{api}/orders");
+
+    let repeats = (0..4).map(|_| {
+        let (url, token, body) = (url.clone(), user.token.clone(), order(&id, 2.5));
+        async move { call(Method::POST, &url, Some(&token), Some(&body)).await }
+    });
+    let responses: Vec<_> = futures_join_all(repeats).await;
+    for r in &responses {
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.body, responses[0].body);
+    }
+    let listed = call(Method::GET, &url, Some(&user.token), None).await;
+    assert_eq!(
+        listed.body["orders"].as_array().map(Vec::len),
+        Some(1),
+        "{listed:?}"
+    );
+
+    let theirs = call(
+        Method::POST,
+        &url,
+        Some(&neighbour.token),
+        Some(&order(&id, 7.5)),
+    )
+    .await;
+    assert_eq!(theirs.status, 200, "{theirs:?}");
+    assert_eq!(theirs.body["userId"], neighbour.sub.as_str());
+    let mine = call(Method::GET, &format!("{url}/{id}"), Some(&user.token), None).await;
+    assert_eq!(
+        mine.body, responses[0].body,
+        "the neighbour's order is not mine"
+    );
+}
+
+/// Runs the futures side by side (one task each) and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("a request task"));
+    }
+    out
+}

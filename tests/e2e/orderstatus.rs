@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{ASYNC_WAIT, app, call, eventually, sign_up};
+use crate::helpers::{ASYNC_WAIT, app, call, eventually, peek, sign_up};
 
 #[tokio::test]
 async fn an_order_updated_event_from_an_sdk_client_changes_what_get_order_returns() {
@@ -56,4 +56,69 @@ async fn an_order_updated_event_from_an_sdk_client_changes_what_get_order_return
     let mut expected = created.body.clone();
     expected["status"] = json!("ACKNOWLEDGED");
     assert_eq!(order, expected, "only the status changed");
+}
+
+#[tokio::test]
+async fn an_order_updated_event_without_a_status_ends_in_the_dead_letter_queue_and_changes_nothing()
+{
+    let app = app();
+    let clients = app.clients().await;
+    let user = sign_up(app, false).await;
+    let api = app.api("orders", "OrdersServiceEndpoint");
+    let order_id = uuid::Uuid::new_v4().to_string();
+    let created = call(
+        Method::POST,
+        &format!("{api}/orders"),
+        Some(&user.token),
+        Some(&json!({"restaurantId": "rest-1", "orderId": order_id, "orderItems": [{"id": "i-1"}], "totalAmount": 3})),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{created:?}");
+    // The rule's dead-letter queue, by the name `stackgen local` gives it.
+    let dlq = clients
+        .sqs
+        .get_queue_url()
+        .queue_name("orderstatus-OrderStatusDLQ")
+        .send()
+        .await
+        .expect("the orderstatus dead-letter queue exists")
+        .queue_url
+        .expect("a queue URL");
+
+    let detail = json!({"data": {"userId": user.sub, "orderId": order_id}});
+    clients
+        .eventbridge
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(app.output("orderstatus", "RestaurantBusName"))
+                .source("restaurant")
+                .detail_type("order.updated")
+                .detail(detail.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put_events");
+
+    eventually(
+        "the rejected event in the dead-letter queue",
+        ASYNC_WAIT,
+        || async {
+            peek(&clients, &dlq)
+                .await
+                .iter()
+                .any(|body| body.contains(&order_id))
+                .then_some(())
+        },
+    )
+    .await;
+    let got = call(
+        Method::GET,
+        &format!("{api}/orders/{order_id}"),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!((got.status, &got.body), (200, &created.body));
 }

@@ -39,14 +39,15 @@ async fn a_regular_user_reaches_only_their_own_record_and_an_admin_every_record(
     )
     .await;
     assert_eq!(listed_by_user.status, 403, "{listed_by_user:?}");
-    let foreign = call(
-        Method::GET,
-        &format!("{api}/users/{}", other.sub),
-        Some(&user.token),
-        None,
-    )
-    .await;
-    assert_eq!(foreign.status, 403, "{foreign:?}");
+    for method in [Method::GET, Method::PUT, Method::DELETE] {
+        let body = (method == Method::PUT).then(|| json!({"name": "Not Mine"}));
+        let url = format!("{api}/users/{}", other.sub);
+        let foreign = call(method.clone(), &url, Some(&user.token), body.as_ref()).await;
+        assert_eq!(
+            foreign.status, 403,
+            "{method} another user's record: {foreign:?}"
+        );
+    }
 
     let own = json!({"name": "Own Name", "email": user.email});
     let put = call(
