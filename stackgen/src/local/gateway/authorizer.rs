@@ -18,7 +18,9 @@
 //! token of the pool: RS256, signed by a key of the pool's JWKS (fetched from the endpoint
 //! once, again when an unknown key id shows up, at most every few seconds), issuer
 //! `https://cognito-idp.<region>.amazonaws.com/<pool id>`, audience one of the app clients,
-//! not expired, `token_use` `id`. Anything else is 401. The claims become
+//! not expired, `token_use` `id`. Anything else is 401. A verified token is remembered until
+//! its `exp`, so its signature is checked once rather than on every request (the answer
+//! cannot change before then: the pool's keys stay as they are for a local run). The claims become
 //! `requestContext.authorizer.claims`, rendered as API Gateway renders them: strings, `exp`
 //! and `iat` as Java dates (`Tue Apr 04 18:39:39 UTC 2023`), lists (`cognito:groups`) joined
 //! with commas.
@@ -207,6 +209,7 @@ pub struct CognitoAuthorizer {
     http: reqwest::Client,
     validation: Validation,
     keys: tokio::sync::RwLock<Keys>,
+    verified: Mutex<HashMap<String, (u64, Arc<Identity>)>>,
 }
 
 #[derive(Default)]
@@ -232,6 +235,7 @@ impl CognitoAuthorizer {
             http,
             validation,
             keys: tokio::sync::RwLock::new(Keys::default()),
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -245,6 +249,14 @@ impl CognitoAuthorizer {
         };
         if token.is_empty() {
             return Err(unauthorized("no Authorization header".into()));
+        }
+        let now = unix_now();
+        if let Some(identity) = self.verified.lock().ok().and_then(|v| {
+            v.get(token)
+                .filter(|(exp, _)| *exp > now)
+                .map(|(_, i)| i.clone())
+        }) {
+            return Ok(identity);
         }
         let jwt_header = jsonwebtoken::decode_header(token)
             .map_err(|e| unauthorized(format!("bad token header: {e}")))?;
@@ -262,10 +274,20 @@ impl CognitoAuthorizer {
             return Err(unauthorized("not an ID token".into()));
         }
         let caller = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        Ok(Arc::new(Identity {
+        let identity = Arc::new(Identity {
             context: serde_json::json!({ "claims": render_claims(&claims) }),
             caller,
-        }))
+        });
+        if let (Some(exp), Ok(mut verified)) = (
+            claims.get("exp").and_then(Value::as_u64),
+            self.verified.lock(),
+        ) {
+            if verified.len() >= CACHE_SWEEP_AT {
+                verified.retain(|_, (e, _)| *e > now);
+            }
+            verified.insert(token.to_owned(), (exp, identity.clone()));
+        }
+        Ok(identity)
     }
 
     async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, Rejection> {
@@ -307,6 +329,14 @@ impl CognitoAuthorizer {
             .cloned()
             .ok_or_else(|| Rejection::Unauthorized(format!("unknown key id {kid}")))
     }
+}
+
+/// Seconds since the epoch, as `exp` counts them.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// Claims as API Gateway hands them to integrations: every value a string.
