@@ -1,6 +1,7 @@
 //! End-to-end tests of the whole app under `stackgen local`: over HTTP, through the
 //! queues and buses, with real Cognito tokens from the endpoint (see `helpers.rs`).
 
+mod cli;
 mod helpers;
 mod invoke;
 mod orders;
