@@ -153,6 +153,9 @@ where
     }
 }
 
+/// Every test user's password (it meets the pool's password policy).
+pub const PASSWORD: &str = "Passw0rd-e2e";
+
 /// A signed-in user of the user pool.
 pub struct User {
     /// The ID token, for the `Authorization` header.
@@ -171,7 +174,7 @@ pub async fn sign_up(app: &App, admin: bool) -> User {
     let pool = app.output("users", "UserPool");
     let client_id = app.output("users", "UserPoolClient");
     let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
-    let password = "Passw0rd-e2e";
+    let password = PASSWORD;
     cognito
         .admin_create_user()
         .user_pool_id(pool)

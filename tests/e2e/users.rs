@@ -112,3 +112,55 @@ async fn a_regular_user_reaches_only_their_own_record_and_an_admin_every_record(
     .await;
     assert_eq!((deleted.status, &deleted.body), (200, &json!({})));
 }
+
+#[tokio::test]
+async fn a_token_of_another_app_client_is_401_and_a_missing_user_is_404() {
+    let app = app();
+    let clients = app.clients().await;
+    let user = sign_up(app, true).await;
+    let other_client = clients
+        .cognito
+        .create_user_pool_client()
+        .user_pool_id(app.output("users", "UserPool"))
+        .client_name(format!("other-{}", uuid::Uuid::new_v4().simple()))
+        .explicit_auth_flows(
+            aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType::AllowUserPasswordAuth,
+        )
+        .send()
+        .await
+        .expect("create_user_pool_client")
+        .user_pool_client
+        .and_then(|c| c.client_id)
+        .expect("a client id");
+    let foreign_token = clients
+        .cognito
+        .initiate_auth()
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .client_id(other_client)
+        .auth_parameters("USERNAME", &user.email)
+        .auth_parameters("PASSWORD", crate::helpers::PASSWORD)
+        .send()
+        .await
+        .expect("initiate_auth")
+        .authentication_result
+        .and_then(|r| r.id_token)
+        .expect("an ID token");
+
+    for url in [
+        format!("{}/users", app.api("users", "APIEndpoint")),
+        format!("{}/orders", app.api("orders", "OrdersServiceEndpoint")),
+    ] {
+        let refused = call(Method::GET, &url, Some(&foreign_token), None).await;
+        assert_eq!(refused.status, 401, "{url}: {refused:?}");
+    }
+
+    let api = app.api("users", "APIEndpoint");
+    let missing = call(
+        Method::GET,
+        &format!("{api}/users/{}", uuid::Uuid::new_v4()),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, 404, "{missing:?}");
+}
