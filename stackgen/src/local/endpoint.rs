@@ -206,22 +206,33 @@ fn keep_moto(
 
 /// Where moto server is: `$MOTO_SERVER`, the project venv, or `PATH`.
 pub fn moto_server_path(root: &Path) -> Result<PathBuf, EndpointError> {
-    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+    find_moto_server(
+        std::env::var_os("MOTO_SERVER"),
+        root,
+        std::env::var_os("PATH"),
+    )
+}
+
+fn find_moto_server(
+    explicit: Option<std::ffi::OsString>,
+    root: &Path,
+    path: Option<std::ffi::OsString>,
+) -> Result<PathBuf, EndpointError> {
+    if let Some(p) = explicit {
         return Ok(PathBuf::from(p));
     }
     let venv = root.join(".venv/bin/moto_server");
     if venv.is_file() {
         return Ok(venv);
     }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("moto_server"))
-                .find(|p| p.is_file())
-        })
-        .ok_or_else(|| EndpointError::MotoNotFound {
-            venv: venv.display().to_string(),
-        })
+    path.and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("moto_server"))
+            .find(|p| p.is_file())
+    })
+    .ok_or_else(|| EndpointError::MotoNotFound {
+        venv: venv.display().to_string(),
+    })
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -301,5 +312,33 @@ impl Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_moto_server_says_how_to_install_it() {
+        let root = Path::new("/nonexistent-repository");
+        let error = find_moto_server(None, root, Some("/nonexistent-bin".into()))
+            .expect_err("no moto_server there");
+        let message = error.to_string();
+        assert!(message.contains("scripts/setup.sh"), "{message}");
+        assert!(message.contains("--aws-endpoint"), "{message}");
+    }
+
+    #[test]
+    fn moto_server_from_the_environment_wins() {
+        let found = find_moto_server(Some("/opt/moto".into()), Path::new("."), None).unwrap();
+        assert_eq!(found, PathBuf::from("/opt/moto"));
+    }
+
+    #[test]
+    fn an_external_endpoint_loses_its_trailing_slash_and_is_not_ours() {
+        let endpoint = Endpoint::external("http://127.0.0.1:5000/");
+        assert_eq!(endpoint.url(), "http://127.0.0.1:5000");
+        assert!(!endpoint.is_own());
     }
 }
