@@ -1,6 +1,9 @@
 //! The users API behind the Lambda TOKEN authorizer, and what the gateway refuses for
 //! every API.
 
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use reqwest::Method;
 use serde_json::json;
 
@@ -163,4 +166,104 @@ async fn a_token_of_another_app_client_is_401_and_a_missing_user_is_404() {
     )
     .await;
     assert_eq!(missing.status, 404, "{missing:?}");
+}
+
+#[tokio::test]
+async fn an_admin_lists_every_user_also_past_the_first_megabyte_of_the_table() {
+    const USERS: usize = 1500;
+    let app = app();
+    let clients = app.clients().await;
+    let table = app.output("users", "UsersTable");
+    let admin = sign_up(app, true).await;
+
+    // Items of the shape the users function stores, about 1 KB each: 1.5 MB in all, so
+    // one Scan page cannot hold them.
+    let timestamp = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("zero nanoseconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 time");
+    let about = "x".repeat(1000);
+    let ids: Vec<String> = (0..USERS)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    for chunk in ids.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|id| {
+                let item = HashMap::from([
+                    ("userid".to_owned(), AttributeValue::S(id.clone())),
+                    ("name".to_owned(), AttributeValue::S(format!("Bulk {id}"))),
+                    ("timestamp".to_owned(), AttributeValue::S(timestamp.clone())),
+                    ("about".to_owned(), AttributeValue::S(about.clone())),
+                ]);
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .expect("a put request has an item");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        let mut attempts = 0;
+        while !requests.is_empty() {
+            attempts += 1;
+            assert!(
+                attempts <= 10,
+                "items still unprocessed: {}",
+                requests.len()
+            );
+            let out = clients
+                .dynamodb
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .expect("batch_write_item");
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(table))
+                .unwrap_or_default();
+            if !requests.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempts)).await;
+            }
+        }
+    }
+    let first_page = clients
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("scan");
+    assert!(
+        first_page.last_evaluated_key().is_some(),
+        "the table fits one Scan page ({} items), so nothing pages",
+        first_page.count()
+    );
+
+    let listed = call(
+        Method::GET,
+        &format!("{}/users", app.api("users", "APIEndpoint")),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(listed.status, 200, "status {}", listed.status);
+    let returned: HashSet<&str> = listed
+        .body
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .filter_map(|u| u["userid"].as_str())
+        .collect();
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !returned.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {USERS} users missing from GET /users ({} returned)",
+        missing.len(),
+        returned.len()
+    );
 }
