@@ -6,5 +6,6 @@ mod helpers;
 mod invoke;
 mod orders;
 mod orderstatus;
+mod tokens;
 mod userprofile;
 mod users;
