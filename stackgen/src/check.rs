@@ -1084,19 +1084,129 @@ fn requires_string(schema: &Json, field: &str) -> bool {
     required && typed
 }
 
-/// Checks a request model against the JSON Schema draft 4 meta-schema.
+/// Checks a request model against the JSON Schema draft 4 meta-schema, and that each of its
+/// regular expressions is valid and keeps to ECMA 262, the dialect draft 4 prescribes.
 pub fn check_json_schema(schema: &Json) -> Result<(), String> {
     if !schema.is_object() {
         return Err("a schema must be an object".into());
     }
-    jsonschema::draft4::meta::validate(schema).map_err(|e| {
-        let at = e.instance_path.to_string();
-        if at.is_empty() {
-            e.to_string()
-        } else {
-            format!("at `{at}`: {e}")
+    jsonschema::draft4::meta::validate(schema).map_err(|e| schema_error(&e))?;
+    check_schema_regexes(schema, "")?;
+    // What `stackgen local` does with the model; it must not fail there either.
+    jsonschema::draft4::new(schema)
+        .map(drop)
+        .map_err(|e| schema_error(&e))
+}
+
+/// A JSON Schema error with the position in the schema it is about.
+fn schema_error(e: &jsonschema::ValidationError<'_>) -> String {
+    let at = match e.instance_path.to_string() {
+        at if at.is_empty() => e.schema_path.to_string(),
+        at => at,
+    };
+    let what = match (&e.kind, e.instance.as_str()) {
+        (jsonschema::error::ValidationErrorKind::Format { format }, Some(regex))
+            if format == "regex" =>
+        {
+            format!("pattern `{regex}` is not a valid regular expression")
         }
-    })
+        _ => e.to_string(),
+    };
+    if at.is_empty() {
+        what
+    } else {
+        format!("at `{at}`: {what}")
+    }
+}
+
+/// Checks the `pattern`s and `patternProperties` names of a schema and of the schemas in it
+/// with [`check_ecma_regex`]. Only draft 4's schema keywords are followed, so data (`enum`,
+/// `default`) and property names are never taken for a regex.
+fn check_schema_regexes(schema: &Json, at: &str) -> Result<(), String> {
+    let Json::Object(map) = schema else {
+        return Ok(());
+    };
+    for (key, value) in map {
+        let here = format!("{at}/{key}");
+        match (key.as_str(), value) {
+            ("pattern", Json::String(regex)) => {
+                check_ecma_regex(regex).map_err(|why| format!("at `{here}`: {why}"))?
+            }
+            (
+                "properties" | "patternProperties" | "definitions" | "dependencies",
+                Json::Object(subs),
+            ) => {
+                for (name, sub) in subs {
+                    if key == "patternProperties" {
+                        check_ecma_regex(name).map_err(|why| format!("at `{here}`: {why}"))?;
+                    }
+                    check_schema_regexes(sub, &format!("{here}/{name}"))?;
+                }
+            }
+            ("items" | "allOf" | "anyOf" | "oneOf", Json::Array(subs)) => {
+                for (i, sub) in subs.iter().enumerate() {
+                    check_schema_regexes(sub, &format!("{here}/{i}"))?;
+                }
+            }
+            ("items" | "additionalItems" | "additionalProperties" | "not", sub) => {
+                check_schema_regexes(sub, &here)?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Rejects syntax outside ECMA 262 (5th edition) that the local validator would still
+/// accept, so a model cannot validate differently under `stackgen local` and on AWS:
+/// escapes ECMA 262 does not define (`\p{..}`, `\A`, `\z`, `\x{..}`, `\u{..}`...), and
+/// groups other than `(?:..)`, `(?=..)` and `(?!..)` (inline flags, named groups,
+/// look-behind).
+pub fn check_ecma_regex(regex: &str) -> Result<(), String> {
+    let not_ecma = |what: String| {
+        Err(format!(
+            "pattern `{regex}` uses {what}, which is not ECMA 262 (5th edition) syntax; \
+             write a character as `\\uXXXX` and a group as `(?:...)`"
+        ))
+    };
+    let hex =
+        |rest: &str, n: usize| rest.chars().take(n).filter(char::is_ascii_hexdigit).count() == n;
+    let mut in_class = false;
+    let mut chars = regex.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                let Some((j, e)) = chars.next() else {
+                    return Err(format!("pattern `{regex}` ends with a lone `\\`"));
+                };
+                let rest = &regex[j + e.len_utf8()..];
+                let defined = match e {
+                    // Classes, assertions, control characters, back-references.
+                    _ if "dDwWsSbBtnvfr0123456789".contains(e) => true,
+                    'c' => rest.starts_with(|l: char| l.is_ascii_alphabetic()),
+                    'x' => hex(rest, 2),
+                    'u' => hex(rest, 4),
+                    other => !other.is_ascii_alphanumeric(),
+                };
+                if !defined {
+                    return not_ecma(format!("the escape `\\{e}`"));
+                }
+            }
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class && chars.peek().is_some_and(|(_, n)| *n == '?') => {
+                let kind = regex[i + 2..].chars().next();
+                if !matches!(kind, Some(':' | '=' | '!')) {
+                    return not_ecma(format!(
+                        "the group `(?{}`",
+                        kind.map(String::from).unwrap_or_default()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Checks an EventBridge event pattern's structure.
@@ -1226,6 +1336,46 @@ fn check_matcher(item: &Json, path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_schema_pattern_must_compile_and_keep_to_ecma_262() {
+        let with = |pattern: &str| {
+            check_json_schema(&json!({
+                "type": "object",
+                "properties": {"id": {"type": "string", "pattern": pattern}},
+            }))
+        };
+        assert_eq!(with(r"^[^\u0000-\u001F\u007F-\u009F]+$"), Ok(()));
+        assert_eq!(with(r"^(?:[a-z]\d|\-|\\|[(?])*(?!x)$"), Ok(()));
+        assert_eq!(
+            with("^[a-"),
+            Err(
+                "at `/properties/id/pattern`: pattern `^[a-` is not a valid regular expression"
+                    .into()
+            )
+        );
+        let e = with(r"^\p{L}+$").unwrap_err();
+        assert!(
+            e.contains("`^\\p{L}+$` uses the escape `\\p`, which is not ECMA 262"),
+            "{e}"
+        );
+        assert!(with(r"\x{41}").unwrap_err().contains("the escape `\\x`"));
+        assert!(with(r"\u{41}").unwrap_err().contains("the escape `\\u`"));
+        assert!(with(r"^\A").unwrap_err().contains("the escape `\\A`"));
+        assert!(with("(?i)abc").unwrap_err().contains("the group `(?i`"));
+        assert!(with("(?<n>a)").unwrap_err().contains("the group `(?<`"));
+        let e = check_json_schema(&json!({"patternProperties": {r"^\z": {}}})).unwrap_err();
+        assert!(e.contains("at `/patternProperties`"), "{e}");
+        // Data is not a schema: a `pattern` key inside an enum value is not checked.
+        assert_eq!(
+            check_json_schema(
+                &json!({"enum": [{"pattern": r"\p"}], "properties": {"pattern": {}}})
+            ),
+            Ok(())
+        );
+        let e = check_json_schema(&json!({"items": [{"not": {"pattern": "(?i)"}}]})).unwrap_err();
+        assert!(e.starts_with("at `/items/0/not/pattern`"), "{e}");
+    }
 
     #[test]
     fn a_plain_pattern_is_valid() {
