@@ -739,6 +739,7 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
     let cors = json!({"method.response.header.Access-Control-Allow-Origin": "'*'"});
     let method_responses = json!({
         "200": {"description": "Accepted", "headers": {"Access-Control-Allow-Origin": {"type": "string"}}},
+        "400": {"description": "The integrated service refused a value of the request", "headers": {"Access-Control-Allow-Origin": {"type": "string"}}},
         "500": {"description": "The integrated service failed", "headers": {"Access-Control-Allow-Origin": {"type": "string"}}},
     });
 
@@ -817,7 +818,7 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
                         "integration.request.header.Content-Type": "'application/x-amz-json-1.1'",
                     }),
                     sub(request),
-                    json!(vtl::put_events_response()),
+                    vtl::Service::EventBridge,
                     &cors,
                 )
             }
@@ -835,7 +836,7 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
                     &role_name,
                     json!({"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}),
                     json!(vtl::send_message_request(s, caller)),
-                    json!(vtl::empty_response()),
+                    vtl::Service::Sqs,
                     &cors,
                 )
             }
@@ -957,9 +958,22 @@ fn service_integration(
     role: &str,
     request_parameters: Json,
     request: Json,
-    success: Json,
+    service: vtl::Service,
     cors: &Json,
 ) -> Json {
+    let responses: serde_json::Map<String, Json> = vtl::integration_responses(service)
+        .into_iter()
+        .map(|r| {
+            (
+                r.selection_pattern.unwrap_or("default").to_string(),
+                json!({
+                    "statusCode": r.status.to_string(),
+                    "responseParameters": cors,
+                    "responseTemplates": {"application/json": r.template},
+                }),
+            )
+        })
+        .collect();
     json!({
         "type": "aws",
         "httpMethod": "POST",
@@ -968,10 +982,7 @@ fn service_integration(
         "requestParameters": request_parameters,
         "requestTemplates": {"application/json": request},
         "passthroughBehavior": "never",
-        "responses": {
-            "default": {"statusCode": "200", "responseParameters": cors, "responseTemplates": {"application/json": success}},
-            "[45]\\d{2}": {"statusCode": "500", "responseParameters": cors, "responseTemplates": {"application/json": vtl::error_response()}},
-        },
+        "responses": responses,
     })
 }
 

@@ -17,8 +17,65 @@
 //!   `check` to hold only characters that mean nothing to VTL, JSON or form encoding.
 //! - The templates contain no `${`, so they can sit inside `Fn::Sub` (which fills in the bus
 //!   name) unchanged.
+//! - The answer depends on the service's HTTP status ([`integration_responses`]): 2xx is
+//!   200 `{}`, 4xx is 400 with a JSON message, 5xx is 500. Every value the service gets comes
+//!   from the request, so its 4xx means it refused what the client sent.
 
 use crate::model::{PutEvents, SendMessage, ValueSource};
+
+/// The AWS service a service integration calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// EventBridge, for `PutEvents`.
+    EventBridge,
+    /// SQS, for `SendMessage`.
+    Sqs,
+}
+
+/// One integration response of a service integration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntegrationResponse {
+    /// The regular expression the service's whole HTTP status must match; `None` for the
+    /// default response, taken when no other matches.
+    pub selection_pattern: Option<&'static str>,
+    /// The status API Gateway answers with, unless the template overrides it.
+    pub status: u16,
+    /// The `application/json` response template.
+    pub template: String,
+}
+
+/// The integration responses of a service integration, by the service's HTTP status:
+///
+/// - 2xx (the default): 200 `{}`; for `PutEvents` [`put_events_response`], which turns an
+///   entry EventBridge failed into a 500.
+/// - 4xx: 400 with [`rejected_response`]. The service refused a value taken from the request
+///   (SQS refuses most control characters, both services over-long messages), so it is the
+///   client's mistake. API Gateway selects on the status alone, so a 4xx of a broken
+///   deployment (a deleted queue, a missing permission) is a 400 too.
+/// - 5xx: 500 with [`error_response`].
+pub fn integration_responses(service: Service) -> Vec<IntegrationResponse> {
+    let success = match service {
+        Service::EventBridge => put_events_response(),
+        Service::Sqs => empty_response(),
+    };
+    vec![
+        IntegrationResponse {
+            selection_pattern: None,
+            status: 200,
+            template: success,
+        },
+        IntegrationResponse {
+            selection_pattern: Some("4\\d{2}"),
+            status: 400,
+            template: rejected_response(service),
+        },
+        IntegrationResponse {
+            selection_pattern: Some("5\\d{2}"),
+            status: 500,
+            template: error_response(),
+        },
+    ]
+}
 
 /// Where the caller's identity comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +204,15 @@ pub fn error_response() -> String {
     "{\"message\": \"Internal server error\"}".into()
 }
 
+/// The template answering a 4xx of the integrated service: it refused a value of the request.
+pub fn rejected_response(service: Service) -> String {
+    match service {
+        Service::Sqs => "{\"message\": \"Invalid request: the queue refused a value taken from it (such as a control character or an over-long value)\"}",
+        Service::EventBridge => "{\"message\": \"Invalid request: the event bus refused a value taken from it (such as an over-long value)\"}",
+    }
+    .into()
+}
+
 /// Form-encodes a constant (already restricted by [`is_safe_constant`]).
 fn form_encode(s: &str) -> String {
     let mut out = String::new();
@@ -187,6 +253,32 @@ mod tests {
             "\\\"userId\\\":\\\"$util.escapeJavaScript($util.escapeJavaScript($context.authorizer.claims.sub).replaceAll(\"\\\\'\", \"'\")).replaceAll(\"\\\\'\", \"'\")\\\""
         ), "{t}");
         assert!(!t.replace("${AddressBus}", "").contains("${"));
+    }
+
+    #[test]
+    fn a_4xx_of_the_service_is_400_with_a_json_message_and_a_5xx_is_500() {
+        for service in [Service::Sqs, Service::EventBridge] {
+            let responses = integration_responses(service);
+            let by_pattern = |p: Option<&str>| {
+                responses
+                    .iter()
+                    .find(|r| r.selection_pattern == p)
+                    .map(|r| (r.status, r.template.clone()))
+            };
+            assert_eq!(by_pattern(Some("4\\d{2}")).map(|r| r.0), Some(400));
+            assert_eq!(by_pattern(Some("5\\d{2}")), Some((500, error_response())));
+            assert_eq!(by_pattern(None).map(|r| r.0), Some(200));
+            assert_eq!(responses.len(), 3);
+            let body: serde_json::Value =
+                serde_json::from_str(&rejected_response(service)).unwrap();
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Invalid request: ")
+            );
+            assert!(!rejected_response(service).contains('$'));
+        }
     }
 
     #[test]

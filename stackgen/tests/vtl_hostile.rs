@@ -7,7 +7,9 @@
 //! for the address bus, whose `Detail` is a JSON object with exactly the intended fields, each
 //! equal to the input string; the `SendMessage` form body decodes to exactly the intended
 //! message; the caller is always the authorizer's `sub`, never a value from the body. And the
-//! request models reject the bodies the templates are not meant to carry.
+//! request models reject the bodies the templates are not meant to carry, and the integration
+//! responses answer a 4xx of the service (it refused a value of the request) with 400 and a
+//! JSON message, never a 5xx.
 //!
 //! Why this way: the committed file is what gets deployed, so it is read as it is (with the
 //! `Fn::Sub` variables filled in by test values) instead of being rendered again. The
@@ -116,6 +118,9 @@ struct RequestValidator {
 struct Operation {
     #[serde(default)]
     parameters: Vec<Parameter>,
+    /// Method responses by status.
+    #[serde(default)]
+    responses: BTreeMap<String, Value>,
     #[serde(rename = "x-amazon-apigateway-request-validator")]
     validator: Option<String>,
     #[serde(rename = "x-amazon-apigateway-integration")]
@@ -140,6 +145,9 @@ struct Integration {
     request_parameters: BTreeMap<String, String>,
     #[serde(rename = "requestTemplates", default)]
     request_templates: BTreeMap<String, Tagged<String>>,
+    /// Integration responses by selection pattern (`default` for the default one).
+    #[serde(default)]
+    responses: BTreeMap<String, Value>,
 }
 
 fn repo() -> PathBuf {
@@ -247,6 +255,8 @@ struct Case {
 struct Outcome {
     output: Option<String>,
     form: Option<Vec<(String, String)>>,
+    /// The status an integration response answers with.
+    status: Option<u16>,
     error: Option<String>,
 }
 
@@ -269,7 +279,7 @@ fn python() -> PathBuf {
 }
 
 /// Runs every case in one Python process.
-fn run(cases: &[Case]) -> Vec<Outcome> {
+fn run<T: Serialize>(cases: &[T]) -> Vec<Outcome> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vtl/evaluate.py");
     let mut child = Command::new(python())
         .arg(&script)
@@ -1061,4 +1071,71 @@ fn the_delete_favorite_message_is_the_exact_path_restaurant_id_with_the_command_
     run_and_check(&cases, |i, outcome| {
         check_send_message(outcome, HOSTILE[i], "DeleteFavorite", SUBS[i % SUBS.len()])
     });
+}
+
+#[test]
+fn every_write_route_answers_a_4xx_of_its_service_with_400_and_a_json_message_and_a_5xx_with_500() {
+    // Arrange: each route's integration responses against answers of its service.
+    let api = api();
+    let error = r#"{"Error":{"Code":"InvalidMessageContents","Message":"Invalid binary character","Type":"Sender"}}"#;
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for (path, method) in WRITE_ROUTES {
+        let op = operation(&api, path, method);
+        let mut statuses: Vec<&str> = op.responses.keys().map(String::as_str).collect();
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            ["200", "400", "500"],
+            "{method} {path}: method responses"
+        );
+        let events = path.starts_with("/address");
+        let ok = if events {
+            r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#
+        } else {
+            r#"{"SendMessageResponse":{"SendMessageResult":{"MessageId":"m-1"}}}"#
+        };
+        let mut answers = vec![(200, ok, 200)];
+        if events {
+            answers.push((
+                200,
+                r#"{"FailedEntryCount":1,"Entries":[{"ErrorCode":"InternalFailure"}]}"#,
+                500,
+            ));
+        }
+        answers.extend([400, 403, 404, 413, 429].map(|s| (s, error, 400)));
+        answers.extend([500, 502, 503].map(|s| (s, error, 500)));
+        for (status, body, want) in answers {
+            cases.push(json!({
+                "responses": op.integration.responses,
+                "status": status,
+                "body": body,
+                "context": context(SUBS[0]),
+            }));
+            expected.push((format!("{method} {path} answered {status}"), want));
+        }
+    }
+
+    // Act
+    let outcomes = run(&cases);
+
+    // Assert
+    let mut failures = Vec::new();
+    for ((what, want), outcome) in expected.iter().zip(&outcomes) {
+        let output = outcome.output.as_deref().unwrap_or_default();
+        let body: Result<Value, _> = serde_json::from_str(output);
+        let message = body.as_ref().ok().and_then(|b| b["message"].as_str());
+        let fine = match want {
+            200 => output.trim() == "{}",
+            400 => message.is_some_and(|m| m.starts_with("Invalid request: ")),
+            _ => message == Some("Internal server error"),
+        };
+        if outcome.error.is_some() || outcome.status != Some(*want) || !fine {
+            failures.push(format!(
+                "{what}: {:?} {output:?} {:?}, expected {want}",
+                outcome.status, outcome.error
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -12,6 +12,19 @@ behave as API Gateway documents them. Reads one JSON document on stdin:
 and writes {"results": [...]} with, per case, {"output": "..."} (plus "form": [[name,
 value], ...] when asked) or {"error": "..."}. The form body is decoded with
 urllib.parse.parse_qsl (strict, UTF-8, `+` is a space), in order, duplicates kept.
+
+A case may instead stand for the service's answer to an integration request:
+
+    {"responses": {...},     # the integration's `responses`, as rendered: selection
+                             # pattern (or "default") -> {"statusCode", "responseTemplates"}
+     "status": 400,          # the service's HTTP status
+     "body": "...",          # the service's response body
+     "context": {...}}
+
+API Gateway's choice is made as it documents it: the response whose selection pattern
+matches the whole status, else the default; its application/json template runs with the
+service's body as `$input`, and `$context.responseOverride.status` overrides its status.
+The result is {"status": 400, "output": "..."}.
 """
 
 import base64
@@ -226,12 +239,37 @@ def evaluate(case):
     return result
 
 
+def integration_response(case):
+    responses = case["responses"]
+    status = str(case["status"])
+    matching = [p for p in responses if p != "default" and re.fullmatch(p, status)]
+    if len(matching) > 1:
+        raise ValueError(f"status {status} matches several selection patterns: {matching}")
+    chosen = responses[matching[0]] if matching else responses.get("default")
+    if chosen is None:
+        raise ValueError(f"no integration response for status {status}")
+    context = dict(case.get("context", {}))
+    context["responseOverride"] = {}
+    namespace = {
+        "input": Input(case.get("body"), {}),
+        "util": Util(),
+        "context": context,
+    }
+    template = chosen.get("responseTemplates", {}).get("application/json", "")
+    output = airspeed.Template(template).merge(namespace)
+    answered = context["responseOverride"].get("status", chosen["statusCode"])
+    return {"status": int(answered), "output": output}
+
+
 def main():
     request = json.load(sys.stdin)
     results = []
     for case in request["cases"]:
         try:
-            results.append(evaluate(case))
+            if "responses" in case:
+                results.append(integration_response(case))
+            else:
+                results.append(evaluate(case))
         except Exception:  # reported per case, so one bad case does not hide the others
             results.append({"error": traceback.format_exc()})
     json.dump({"results": results}, sys.stdout, ensure_ascii=True)
