@@ -15,6 +15,12 @@
 //! bodies with extra fields and a `userId` of their own, missing and null fields. Routes of
 //! the app's model are covered, plus integrations that use every kind of value under both
 //! kinds of authorizer.
+//!
+//! The answers are compared too: the integration responses `render` writes (selected by the
+//! service's HTTP status, run by the same evaluator) give the status and body the native
+//! gateway gives for the same outcome, among them the favorites routes' restaurant ids with
+//! control characters, which the body model refuses (POST) and SQS refuses (DELETE, whose
+//! path parameter API Gateway cannot validate).
 
 mod common;
 
@@ -26,12 +32,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use stackgen::local::gateway::integration::{
-    PutEventsEntry, RequestValues, SendMessageRequest, put_events_entry, send_message_request,
+    IntegrationError, PutEventsEntry, RequestValues, SendMessageRequest, answer, check_sqs_message,
+    put_events_entry, send_message_request,
 };
 use stackgen::model::{
     Api, Authorizer, Integration, Loc, Name, PutEvents, SendMessage, Sp, ValueSource,
 };
-use stackgen::vtl::{self, CallerSource};
+use stackgen::vtl::{self, CallerSource, Service};
 
 const BUS: &str = "local-AddressBus";
 const QUEUE_URL: &str = "http://127.0.0.1:5000/000000000000/local-FavoritesQueue";
@@ -163,11 +170,18 @@ impl Case {
 struct Outcome {
     output: Option<String>,
     form: Option<Vec<(String, String)>>,
+    /// The status an integration response answers with.
+    status: Option<u16>,
     error: Option<String>,
 }
 
 /// Runs every case's template in one Python process.
 fn evaluate(cases: &[Case]) -> Vec<Outcome> {
+    run_evaluator(cases.iter().map(Case::evaluator_input).collect())
+}
+
+/// Runs the evaluator's cases (see `tests/vtl/evaluate.py`) in one Python process.
+fn run_evaluator(input: Vec<Value>) -> Vec<Outcome> {
     let script = common::repo().join("stackgen/tests/vtl/evaluate.py");
     let mut child = Command::new(common::tool("python"))
         .arg(&script)
@@ -176,7 +190,7 @@ fn evaluate(cases: &[Case]) -> Vec<Outcome> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the virtualenv Python");
-    let input: Vec<Value> = cases.iter().map(Case::evaluator_input).collect();
+    let count = input.len();
     let request = serde_json::to_vec(&json!({ "cases": input })).expect("cases serialize");
     child
         .stdin
@@ -197,7 +211,7 @@ fn evaluate(cases: &[Case]) -> Vec<Outcome> {
     }
     let response: Response =
         serde_json::from_slice(&out.stdout).expect("the evaluator answers JSON");
-    assert_eq!(response.results.len(), cases.len());
+    assert_eq!(response.results.len(), count);
     response.results
 }
 
@@ -557,4 +571,351 @@ fn every_kind_of_value_builds_what_the_templates_build_behind_both_authorizers()
         });
     }
     run_and_compare(&cases);
+}
+
+// --- Answers ----------------------------------------------------------------------------------
+
+/// The integration's `responses` as `render` writes them for this service.
+fn rendered_responses(service: Service) -> Value {
+    vtl::integration_responses(service)
+        .into_iter()
+        .map(|r| {
+            (
+                r.selection_pattern.unwrap_or("default").to_string(),
+                json!({
+                    "statusCode": r.status.to_string(),
+                    "responseTemplates": {"application/json": r.template},
+                }),
+            )
+        })
+        .collect::<Map<_, _>>()
+        .into()
+}
+
+/// An evaluator case: API Gateway answering the service's `status` and `body`.
+fn service_answer(service: Service, status: u16, body: &str) -> Value {
+    json!({
+        "responses": rendered_responses(service),
+        "status": status,
+        "body": body,
+        "context": {"requestId": "r-1"},
+    })
+}
+
+/// The status and body an evaluated integration response gives.
+fn answered(outcome: &Outcome) -> Result<(u16, String), String> {
+    if let Some(error) = &outcome.error {
+        return Err(format!("the response template did not run:\n{error}"));
+    }
+    let status = outcome.status.ok_or("no status")?;
+    Ok((
+        status,
+        outcome
+            .output
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    ))
+}
+
+/// What SQS documents it takes in a message body and a string attribute value: a non-empty
+/// string of `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`.
+fn sqs_takes(value: &str) -> bool {
+    !value.is_empty()
+        && value.chars().all(|c| {
+            let c = u32::from(c);
+            matches!(c, 0x9 | 0xa | 0xd | 0x20..=0xd7ff | 0xe000..=0xfffd | 0x10000..)
+        })
+}
+
+#[test]
+fn every_answer_of_the_service_gets_the_same_status_and_body_natively_and_from_the_templates() {
+    // Arrange: what the service answers, and the outcome the native integration makes of it.
+    let sent = r#"{"SendMessageResponse":{"SendMessageResult":{"MessageId":"m-1"}}}"#;
+    let put = r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#;
+    let failed =
+        r#"{"FailedEntryCount":1,"Entries":[{"ErrorCode":"InternalFailure","ErrorMessage":"x"}]}"#;
+    let error = r#"{"Error":{"Code":"Some.Error","Message":"it went wrong","Type":"Sender"}}"#;
+    let mut scenarios: Vec<(Service, u16, &str, Result<(), IntegrationError>)> = vec![
+        (Service::Sqs, 200, sent, Ok(())),
+        (Service::EventBridge, 200, put, Ok(())),
+        (
+            Service::EventBridge,
+            200,
+            failed,
+            Err(IntegrationError::FailedEntry {
+                code: "InternalFailure".into(),
+                message: "x".into(),
+            }),
+        ),
+    ];
+    for service in [Service::Sqs, Service::EventBridge] {
+        let (name, operation) = match service {
+            Service::Sqs => ("SQS", "SendMessage"),
+            Service::EventBridge => ("EventBridge", "PutEvents"),
+        };
+        for status in [400, 403, 404, 413, 429, 500, 502, 503, 504] {
+            let outcome = Err(IntegrationError::from_status(
+                name,
+                operation,
+                Some(status),
+                error.into(),
+            ));
+            scenarios.push((service, status, error, outcome));
+        }
+    }
+
+    // Act
+    let outcomes = run_evaluator(
+        scenarios
+            .iter()
+            .map(|(service, status, body, _)| service_answer(*service, *status, body))
+            .collect(),
+    );
+
+    // Assert
+    let mut failures = Vec::new();
+    for ((service, status, _, outcome), evaluated) in scenarios.iter().zip(&outcomes) {
+        let native = answer(*service, outcome);
+        let want = match status {
+            400..=499 => 400,
+            500..=599 => 500,
+            _ if outcome.is_err() => 500,
+            _ => 200,
+        };
+        match answered(evaluated) {
+            Ok(vtl) if vtl == native && vtl.0 == want => {}
+            other => failures.push(format!(
+                "{service:?} answering {status}: native {native:?}, templates {other:?}, expected status {want}"
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for service in [Service::Sqs, Service::EventBridge] {
+        let body: Value = serde_json::from_str(&vtl::rejected_response(service)).expect("JSON");
+        assert!(body["message"].is_string(), "{body}");
+    }
+}
+
+#[test]
+fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_templates() {
+    // Arrange: the app's favorites routes, as the model declares them and as rendered.
+    let model = stackgen::model::load(&common::repo().join("model")).expect("the model parses");
+    let checked = stackgen::check::Checked::new(model).expect("the model passes the checks");
+    let api = checked
+        .model
+        .services
+        .iter()
+        .find_map(|s| s.file.apis.iter().find(|(n, _)| n.as_str() == "ProfileApi"))
+        .map(|(_, api)| api.clone())
+        .expect("the userprofile API");
+    let send = |route: &str| {
+        api.routes
+            .iter()
+            .find(|r| r.route.to_string() == route)
+            .and_then(|r| match &r.integration.value {
+                Integration::SendMessage(s) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no SendMessage route {route}"))
+    };
+    let (post, delete) = (
+        send("POST /favorite"),
+        send("DELETE /favorite/{restaurantId}"),
+    );
+    let model = &api
+        .models
+        .iter()
+        .find(|(n, _)| n.as_str() == "FavoriteBody")
+        .expect("the favorite model")
+        .1
+        .value;
+    // `stackgen local` compiles the model as it stands; API Gateway gets the rendered one.
+    let native_model = jsonschema::draft4::new(model).expect("the model compiles");
+    let deployed_model = jsonschema::draft4::new(&rendered_definition("FavoriteBody"))
+        .expect("the rendered model compiles");
+    let mut ids: Vec<String> = (0..=0x1f_u32)
+        .chain(0x7f..=0x9f)
+        .chain([0xfffe, 0xffff])
+        .filter_map(char::from_u32)
+        .flat_map(|c| [c.to_string(), format!("r-{c}-1")])
+        .collect();
+    ids.extend(
+        [
+            "r-1",
+            "é 😀 \u{2028}",
+            "trailing\n",
+            "tab\tinside",
+            "\u{d7ff}\u{e000}",
+        ]
+        .map(String::from),
+    );
+
+    // A request of each route for each id: body ids for POST, path ids for DELETE.
+    let mut cases = Vec::new();
+    let mut refused_by_model = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let sub = SUBS[i % SUBS.len()].to_string();
+        let body = json!({"restaurantId": id, "userId": "evil"});
+        let native = native_model.is_valid(&body);
+        let deployed = deployed_model.is_valid(&body);
+        assert_eq!(native, deployed, "the models disagree on {body}");
+        if native {
+            cases.push(Case {
+                what: format!("POST /favorite {id:?}"),
+                spec: Spec::SendMessage(post.clone()),
+                request: Request {
+                    body: Some(body.to_string()),
+                    path: BTreeMap::new(),
+                    sub: sub.clone(),
+                    caller: CallerSource::CognitoClaims,
+                },
+            });
+        } else {
+            refused_by_model.push(id.clone());
+        }
+        cases.push(Case {
+            what: format!("DELETE /favorite/{{restaurantId}} {id:?}"),
+            spec: Spec::SendMessage(delete.clone()),
+            request: Request {
+                body: None,
+                path: BTreeMap::from([("restaurantId".to_string(), id.clone())]),
+                sub,
+                caller: CallerSource::CognitoClaims,
+            },
+        });
+    }
+    // The model refuses exactly the ids with a control character.
+    let with_control: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            id.chars()
+                .any(|c| c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}'))
+        })
+        .collect();
+    assert_eq!(refused_by_model.iter().collect::<Vec<_>>(), with_control);
+
+    // Act: the request templates, then API Gateway's answer to what SQS makes of the message.
+    let built = evaluate(&cases);
+    let messages: Vec<SendMessageRequest> = cases
+        .iter()
+        .zip(&built)
+        .map(|(case, outcome)| {
+            compare(case, outcome).unwrap_or_else(|why| panic!("{}: {why}", case.what));
+            vtl_message(outcome.form.as_deref().expect("a form")).expect("a message")
+        })
+        .collect();
+    let statuses: Vec<u16> = messages
+        .iter()
+        .map(|m| {
+            let takes = sqs_takes(&m.body) && m.attributes.values().all(|v| sqs_takes(v));
+            if takes { 200 } else { 400 }
+        })
+        .collect();
+    let sent = r#"{"SendMessageResponse":{"SendMessageResult":{"MessageId":"m-1"}}}"#;
+    let error = r#"{"Error":{"Code":"InvalidMessageContents","Message":"Invalid binary character","Type":"Sender"}}"#;
+    let answers = run_evaluator(
+        statuses
+            .iter()
+            .map(|s| service_answer(Service::Sqs, *s, if *s == 200 { sent } else { error }))
+            .collect(),
+    );
+
+    // Assert: natively, the same message, the same refusal and the same answer.
+    let mut failures = Vec::new();
+    for (((case, message), status), evaluated) in
+        cases.iter().zip(&messages).zip(&statuses).zip(&answers)
+    {
+        let Spec::SendMessage(spec) = &case.spec else {
+            unreachable!("favorites routes send messages")
+        };
+        let body = case.request.parsed_body();
+        let values = RequestValues {
+            body: body.as_ref(),
+            path: &case.request.path,
+            caller: Some(&case.request.sub),
+        };
+        let outcome = send_message_request(spec, QUEUE_URL, &values).and_then(|request| {
+            assert_eq!(&request, message);
+            check_sqs_message(&request)
+        });
+        let native = answer(Service::Sqs, &outcome);
+        let vtl = answered(evaluated);
+        if vtl.as_ref() != Ok(&native) || native.0 != *status {
+            failures.push(format!(
+                "{}: native {native:?}, templates {vtl:?} (SQS answers {status})",
+                case.what
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let refused_paths = cases
+        .iter()
+        .zip(&statuses)
+        .filter(|(c, s)| c.what.starts_with("DELETE") && **s == 400)
+        .count();
+    assert!(refused_paths >= 60, "only {refused_paths} path ids refused");
+
+    // A body the model refuses never reaches a template: API Gateway's own 400.
+    let gateway_400 = run_evaluator(vec![json!({
+        "template": rendered_gateway_response_template(),
+        "body": null,
+        "context": {"error": {"messageString": "\"Invalid request body\""}},
+    })]);
+    assert_eq!(
+        gateway_400[0].output.as_deref(),
+        Some(r#"{"message":"Invalid request body"}"#)
+    );
+}
+
+/// The userprofile template as `render` writes it.
+fn rendered_userprofile() -> Value {
+    let (_, text) = common::render_repo()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("userprofile.yaml"))
+        .expect("a rendered userprofile.yaml");
+    #[derive(Deserialize)]
+    struct Stack {
+        #[serde(rename = "Resources")]
+        resources: Resources,
+    }
+    #[derive(Deserialize)]
+    struct Resources {
+        #[serde(rename = "ProfileApi")]
+        profile_api: Resource,
+    }
+    #[derive(Deserialize)]
+    struct Resource {
+        #[serde(rename = "Properties")]
+        properties: Properties,
+    }
+    #[derive(Deserialize)]
+    struct Properties {
+        #[serde(rename = "DefinitionBody")]
+        definition_body: Body,
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        definitions: Value,
+        #[serde(rename = "x-amazon-apigateway-gateway-responses")]
+        gateway_responses: Value,
+    }
+    let stack: Stack = serde_saphyr::from_str(&text).expect("the rendered template parses");
+    let body = stack.resources.profile_api.properties.definition_body;
+    json!({"definitions": body.definitions, "gateway_responses": body.gateway_responses})
+}
+
+/// A body model of the userprofile API as rendered.
+fn rendered_definition(name: &str) -> Value {
+    rendered_userprofile()["definitions"][name].clone()
+}
+
+/// The rendered template of API Gateway's own 4xx answers (such as a body failing its model).
+fn rendered_gateway_response_template() -> String {
+    rendered_userprofile()["gateway_responses"]["DEFAULT_4XX"]["responseTemplates"]
+        ["application/json"]
+        .as_str()
+        .expect("a DEFAULT_4XX template")
+        .to_owned()
 }

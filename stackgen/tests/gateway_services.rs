@@ -1,7 +1,9 @@
 //! The gateway emulation's service integrations against moto: what a `PutEvents` route puts
 //! on the bus and what a `SendMessage` route puts on the queue, as another client sees it,
-//! and the answers API Gateway gives (200 `{}`, 500 when the service fails, 415 for a body
-//! that is not JSON, 400 before anything is sent for a body failing its model).
+//! and the answers API Gateway gives (200 `{}`, 400 with a JSON message when the service
+//! refuses the request, 500 when it cannot be reached, 415 for a body that is not JSON, 400
+//! before anything is sent for a body failing its model). The app's own favorites routes
+//! show what a restaurant id with a control character gets, in the body and in the path.
 
 mod common;
 
@@ -14,7 +16,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use stackgen::local::gateway::{self, GatewayContext, Invoker, RunningApi};
-use stackgen::model::{Api, ServiceFile};
+use stackgen::model::{Api, Authorizer, Loc, Name, ServiceFile, Sp};
+use stackgen::vtl::{self, Service};
 use stackgen_local::{InvokeError, InvokeOutcome};
 
 const API: &str = r#"
@@ -89,6 +92,28 @@ fn api() -> Api {
         .next()
         .map(|(_, a)| a)
         .expect("one API")
+}
+
+/// The app's userprofile API as the model declares it, except that its Cognito authorizer
+/// is a TOKEN authorizer of the same name ([`AllowAll`]): what is tested here is what comes
+/// after the authorizer.
+fn profile_api() -> Api {
+    let path = common::repo().join("model/userprofile.yaml");
+    let mut api = stackgen::model::parse_file::<ServiceFile>(&path)
+        .expect("the userprofile model parses")
+        .file
+        .apis
+        .into_iter()
+        .find(|(name, _)| name.as_str() == "ProfileApi")
+        .map(|(_, a)| a)
+        .expect("the ProfileApi");
+    for authorizer in api.authorizers.values_mut() {
+        *authorizer = Authorizer::Token {
+            function: Sp::new(Name::new("AuthFn").expect("a name"), Loc::default()),
+            result_ttl_seconds: 300,
+        };
+    }
+    api
 }
 
 /// A TOKEN authorizer allowing everything to [`SUB`].
@@ -167,7 +192,7 @@ struct App {
 }
 
 impl App {
-    async fn start() -> App {
+    async fn start(api: Api) -> App {
         let moto = Moto::start();
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&moto.endpoint)
@@ -234,7 +259,7 @@ impl App {
         );
         ctx.events = Some(events);
         ctx.sqs = Some(sqs.clone());
-        let api = gateway::serve("ProfileApi", &api(), ctx)
+        let api = gateway::serve("ProfileApi", &api, ctx)
             .await
             .expect("the API serves");
         App {
@@ -266,6 +291,12 @@ impl App {
         let status = response.status().as_u16();
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
         (status, response.text().await.expect("a body"))
+    }
+
+    /// Stops moto: the services can no longer be reached.
+    fn stop_moto(&mut self) {
+        let _ = self._moto.child.kill();
+        let _ = self._moto.child.wait();
     }
 
     /// The messages on a queue, waiting up to a few seconds for the first.
@@ -302,8 +333,8 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn service_integrations_reach_the_bus_and_the_queue_and_failures_are_500() {
-    let app = App::start().await;
+async fn service_integrations_reach_the_bus_and_the_queue_refusals_are_400_and_failures_500() {
+    let mut app = App::start(api()).await;
     let line1 = "1 \"Main\" St\n\\ é 😀 </script>";
 
     // PutEvents: the event on the bus carries the caller, the path parameter and the field.
@@ -353,14 +384,20 @@ async fn service_integrations_reach_the_bus_and_the_queue_and_failures_are_500()
     assert_eq!(attribute("UserId").as_deref(), Some(SUB));
     assert_eq!(attributes.len(), 2);
 
-    // The services failing: a missing queue, a missing bus.
-    for (method, path) in [
-        (reqwest::Method::DELETE, "/gone/x"),
-        (reqwest::Method::DELETE, "/nobus/x"),
+    // The services refusing the call: moto answers 400 for a missing queue (as SQS does)
+    // and a missing bus, and API Gateway selects its integration response by that status.
+    for (path, service) in [
+        ("/gone/x", Service::Sqs),
+        ("/nobus/x", Service::EventBridge),
     ] {
-        let (status, text) = app.send(method, path, "application/json", "").await;
-        assert_eq!(status, 500, "{path}");
-        assert_eq!(text, r#"{"message": "Internal server error"}"#);
+        let (status, text) = app
+            .send(reqwest::Method::DELETE, path, "application/json", "")
+            .await;
+        assert_eq!(
+            (status, text),
+            (400, vtl::rejected_response(service)),
+            "{path}"
+        );
     }
 
     // A body that is not JSON is refused before anything is sent; one failing its model too.
@@ -386,4 +423,103 @@ async fn service_integrations_reach_the_bus_and_the_queue_and_failures_are_500()
         (400, r#"{"message":"Invalid request body"}"#)
     );
     assert!(app.receive(&app.favorites_url).await.is_empty());
+
+    // The services out of reach: 500, as for a 5xx of theirs.
+    app.stop_moto();
+    for path in ["/gone/x", "/nobus/x"] {
+        let (status, text) = app
+            .send(reqwest::Method::DELETE, path, "application/json", "")
+            .await;
+        assert_eq!(status, 500, "{path}");
+        assert_eq!(text, r#"{"message": "Internal server error"}"#);
+    }
+}
+
+#[tokio::test]
+async fn a_restaurant_id_with_a_control_character_is_400_in_the_body_and_in_the_path() {
+    let app = App::start(profile_api()).await;
+    let invalid_body = (400, r#"{"message":"Invalid request body"}"#.to_string());
+    let refused_by_sqs = (400, vtl::rejected_response(Service::Sqs));
+
+    // In the body, the model refuses it before anything is sent: every control character,
+    // also those SQS would take (tab, line feed), and an id over 256 characters.
+    let ids = [
+        "r\u{0}1",
+        "\u{0}",
+        "r\u{7}",
+        "\u{1f}r",
+        "r\u{7f}",
+        "r\u{85}",
+        "r\u{fffe}",
+        "r\t1",
+        "r\n",
+    ];
+    for id in ids.map(String::from).into_iter().chain(["r".repeat(257)]) {
+        let body = json!({ "restaurantId": id }).to_string();
+        let answer = app
+            .send(
+                reqwest::Method::POST,
+                "/favorite",
+                "application/json",
+                &body,
+            )
+            .await;
+        assert_eq!(answer, invalid_body, "{id:?}");
+    }
+
+    // In the path, which API Gateway cannot validate, SQS refuses what it does not take.
+    for path in [
+        "/favorite/r%001",
+        "/favorite/%00",
+        "/favorite/%07",
+        "/favorite/r%1F",
+        "/favorite/r%EF%BF%BE",
+    ] {
+        let answer = app
+            .send(reqwest::Method::DELETE, path, "application/json", "")
+            .await;
+        assert_eq!(answer, refused_by_sqs, "{path}");
+    }
+
+    // What SQS takes goes through: a tab in the path, a plain id in the body.
+    let answer = app
+        .send(
+            reqwest::Method::DELETE,
+            "/favorite/r%091",
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(answer, (200, "{}".to_string()));
+    let body = json!({"restaurantId": "r-1 é"}).to_string();
+    let answer = app
+        .send(
+            reqwest::Method::POST,
+            "/favorite",
+            "application/json",
+            &body,
+        )
+        .await;
+    assert_eq!(answer, (200, "{}".to_string()));
+    let mut messages: Vec<(String, String)> = Vec::new();
+    let started = Instant::now();
+    while messages.len() < 2 && started.elapsed() < Duration::from_secs(10) {
+        for m in app.receive(&app.favorites_url).await {
+            let command = m
+                .message_attributes()
+                .and_then(|a| a.get("CommandName"))
+                .and_then(|a| a.string_value())
+                .unwrap_or_default()
+                .to_owned();
+            messages.push((m.body().unwrap_or_default().to_owned(), command));
+        }
+    }
+    messages.sort();
+    assert_eq!(
+        messages,
+        [
+            ("r\t1".to_string(), "DeleteFavorite".to_string()),
+            ("r-1 é".to_string(), "AddFavorite".to_string()),
+        ]
+    );
 }

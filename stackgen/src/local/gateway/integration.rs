@@ -9,8 +9,14 @@
 //!    rendered template would make AWS receive: the `Detail` text is what
 //!    `$util.escapeJavaScript(..).replaceAll("\\'", "'")` writes (see [`escape_javascript`]),
 //!    so it is equal as text, not just as parsed JSON.
-//! 2. [`send_put_events`] / [`send_send_message`] send that value with the SDK client and
-//!    read the answer the way the rendered integration responses do.
+//! 2. [`send_put_events`] / [`send_send_message`] send that value with the SDK client, and
+//!    [`answer`] turns the outcome into the status and body the rendered integration
+//!    responses give ([`vtl::integration_responses`]): 200 `{}`, 400 with a JSON message when
+//!    the service refused the request (a 4xx), 500 when it failed.
+//!
+//! moto is laxer than SQS: it takes any character in a message. [`send_send_message`]
+//! therefore applies SQS's own rule first ([`sqs_refuses`]), so a value SQS would answer 400
+//! for (a NUL in a restaurant id taken from the path, say) is a 400 here too.
 //!
 //! A value comes from where [`ValueSource`] says, with the templates' reading of a missing
 //! value (an empty string, as Velocity prints a null): a body field is
@@ -22,6 +28,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::model::{PutEvents, SendMessage, ValueSource};
+use crate::vtl::{self, Service};
 
 /// What a request offers to an integration's values.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +73,20 @@ pub enum IntegrationError {
     /// route that reads one requires a string, so the request never gets here.
     #[error("body field `{0}` is not a string")]
     NotAString(String),
-    /// The service did not accept the call.
+    /// The service refused the call as sent, with a 4xx: a value of the request it does not
+    /// accept (or, as on AWS, a deployment it cannot serve, such as a deleted queue).
+    #[error("{service} {operation} refused the request ({status}): {message}")]
+    Rejected {
+        /// `EventBridge` or `SQS`.
+        service: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status the service answered (or would answer) with.
+        status: u16,
+        /// The service's error, with its causes.
+        message: String,
+    },
+    /// The service failed (a 5xx) or could not be reached.
     #[error("{service} {operation} failed: {message}")]
     Service {
         /// `EventBridge` or `SQS`.
@@ -161,6 +181,85 @@ pub fn send_message_request(
     })
 }
 
+/// The status and body API Gateway answers a service integration's outcome with, as the
+/// integration responses of [`vtl::integration_responses`] make them: 200 `{}` on success,
+/// 400 [`vtl::rejected_response`] when the service refused the request, else 500
+/// [`vtl::error_response`].
+pub fn answer(service: Service, outcome: &Result<(), IntegrationError>) -> (u16, String) {
+    match outcome {
+        Ok(()) => (200, vtl::empty_response()),
+        Err(IntegrationError::Rejected { .. }) => (400, vtl::rejected_response(service)),
+        Err(_) => (500, vtl::error_response()),
+    }
+}
+
+impl IntegrationError {
+    /// The error of a call the service answered with `status`, or did not answer (`None`):
+    /// [`Rejected`](Self::Rejected) for a 4xx, else [`Service`](Self::Service).
+    pub fn from_status(
+        service: &'static str,
+        operation: &'static str,
+        status: Option<u16>,
+        message: String,
+    ) -> Self {
+        match status {
+            Some(status @ 400..=499) => Self::Rejected {
+                service,
+                operation,
+                status,
+                message,
+            },
+            _ => Self::Service {
+                service,
+                operation,
+                message,
+            },
+        }
+    }
+}
+
+/// Why SQS refuses `value` as a message body or string attribute value (it answers 400),
+/// or `None` when it takes it: it must not be empty, and may only hold the characters
+/// `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`.
+pub fn sqs_refuses(value: &str) -> Option<String> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            || c >= '\u{10000}'
+    };
+    if value.is_empty() {
+        return Some("it is empty".into());
+    }
+    value.chars().find(|c| !allowed(*c)).map(|c| {
+        format!(
+            "invalid character #x{:X}; allowed are #x9 | #xA | #xD | #x20 to #xD7FF | \
+             #xE000 to #xFFFD | #x10000 to #x10FFFF",
+            u32::from(c)
+        )
+    })
+}
+
+/// Refuses the message as SQS would (400) when its body or an attribute value breaks SQS's
+/// rule ([`sqs_refuses`]); moto does not check it.
+pub fn check_sqs_message(request: &SendMessageRequest) -> Result<(), IntegrationError> {
+    let values = std::iter::once(("the message body", &request.body)).chain(
+        request
+            .attributes
+            .iter()
+            .map(|(name, v)| (name.as_str(), v)),
+    );
+    for (what, value) in values {
+        if let Some(why) = sqs_refuses(value) {
+            return Err(IntegrationError::Rejected {
+                service: "SQS",
+                operation: "SendMessage",
+                status: 400,
+                message: format!("{what}: {why}"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `$util.escapeJavaScript(s).replaceAll("\\'", "'")`: Apache Commons Lang 2's
 /// `escapeJavaScript` on UTF-16 code units, without the `\'` JSON does not allow.
 pub fn escape_javascript(s: &str) -> String {
@@ -213,10 +312,9 @@ pub async fn send_put_events(
         .entries(request)
         .send()
         .await
-        .map_err(|e| IntegrationError::Service {
-            service: "EventBridge",
-            operation: "PutEvents",
-            message: chain(&e),
+        .map_err(|e| {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            IntegrationError::from_status("EventBridge", "PutEvents", status, chain(&e))
         })?;
     if output.failed_entry_count() > 0 {
         let first = output.entries().iter().find(|e| e.error_code().is_some());
@@ -234,7 +332,8 @@ pub async fn send_put_events(
     Ok(())
 }
 
-/// Sends the message with its string attributes.
+/// Sends the message with its string attributes; a body or attribute value SQS would refuse
+/// ([`sqs_refuses`]) is refused here without a call, as SQS would with a 400.
 pub async fn send_send_message(
     client: &aws_sdk_sqs::Client,
     request: &SendMessageRequest,
@@ -244,6 +343,7 @@ pub async fn send_send_message(
         operation: "SendMessage",
         message,
     };
+    check_sqs_message(request)?;
     let mut call = client
         .send_message()
         .queue_url(&request.queue_url)
@@ -256,7 +356,10 @@ pub async fn send_send_message(
             .map_err(|e| failed(e.to_string()))?;
         call = call.message_attributes(name, attribute);
     }
-    call.send().await.map_err(|e| failed(chain(&e)))?;
+    call.send().await.map_err(|e| {
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        IntegrationError::from_status("SQS", "SendMessage", status, chain(&e))
+    })?;
     Ok(())
 }
 
@@ -375,6 +478,63 @@ mod tests {
             put_events_entry(&p, "b", &values).unwrap().detail,
             r#"{"city":"Paris"}"#
         );
+    }
+
+    #[test]
+    fn sqs_refuses_empty_values_and_the_characters_it_does_not_allow() {
+        assert_eq!(
+            sqs_refuses("r-1 é 😀 \t\n\r \u{7f}\u{85}\u{fffd}\u{10ffff}"),
+            None
+        );
+        assert_eq!(sqs_refuses("").as_deref(), Some("it is empty"));
+        for c in [
+            '\u{0}', '\u{8}', '\u{b}', '\u{c}', '\u{1f}', '\u{fffe}', '\u{ffff}',
+        ] {
+            let why = sqs_refuses(&format!("a{c}b")).unwrap_or_default();
+            assert!(
+                why.starts_with(&format!("invalid character #x{:X};", u32::from(c))),
+                "{c:?}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_400_with_a_json_message_and_a_failure_500() {
+        let refused = || {
+            Err(IntegrationError::Rejected {
+                service: "SQS",
+                operation: "SendMessage",
+                status: 400,
+                message: "x".into(),
+            })
+        };
+        assert_eq!(answer(Service::Sqs, &Ok(())), (200, "{}".to_string()));
+        assert_eq!(
+            answer(Service::Sqs, &refused()),
+            (400, vtl::rejected_response(Service::Sqs))
+        );
+        assert_eq!(
+            answer(Service::EventBridge, &refused()),
+            (400, vtl::rejected_response(Service::EventBridge))
+        );
+        for failed in [
+            IntegrationError::from_status("SQS", "SendMessage", Some(500), "x".into()),
+            IntegrationError::from_status("SQS", "SendMessage", None, "x".into()),
+            IntegrationError::FailedEntry {
+                code: "c".into(),
+                message: "m".into(),
+            },
+            IntegrationError::NotAString("f".into()),
+        ] {
+            assert_eq!(
+                answer(Service::EventBridge, &Err(failed)),
+                (500, vtl::error_response())
+            );
+        }
+        assert!(matches!(
+            IntegrationError::from_status("SQS", "SendMessage", Some(403), "x".into()),
+            IntegrationError::Rejected { status: 403, .. }
+        ));
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //!   response back as HTTP; a function error or a malformed response is 502.
 //! - **Service integrations** ([`integration`]): EventBridge `PutEvents` and SQS
 //!   `SendMessage` with exactly the meaning of the rendered mapping templates, sent with the
-//!   SDK clients of [`GatewayContext`].
+//!   SDK clients of [`GatewayContext`], and answered as the rendered integration responses
+//!   answer: 200 `{}`, 400 `{"message": ..}` when the service refused the request (SQS's
+//!   character rule is applied here, as moto does not), 500 when it failed.
 //!
 //! Gateway responses (the gateway's own errors) are `{"message":..}` with
 //! `Access-Control-Allow-Origin: *`, as the rendered `DEFAULT_4XX`/`DEFAULT_5XX` responses
@@ -74,7 +76,7 @@ use tokio::sync::oneshot;
 
 use crate::model::{Api, Authorizer, Integration, PutEvents, RouteSpec, SendMessage};
 use crate::render::effective_auth;
-use crate::vtl::CallerSource;
+use crate::vtl::{CallerSource, Service};
 
 use authorizer::{CognitoAuthorizer, Identity, Rejection, TokenAuthorizer};
 use integration::RequestValues;
@@ -580,17 +582,27 @@ fn internal_error(request_id: &str) -> Response {
     )
 }
 
-/// What a service integration's response templates answer.
-fn integration_response(ok: bool, request_id: &str) -> Response {
-    if ok {
-        json_response(StatusCode::OK, crate::vtl::empty_response(), request_id)
-    } else {
-        json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            crate::vtl::error_response(),
-            request_id,
-        )
+/// What a service integration's response templates answer for its outcome; the failure is
+/// logged (a refusal is the client's mistake, so only at `info`).
+fn integration_response(
+    gw: &Gateway,
+    route: &Route,
+    service: Service,
+    outcome: &Result<(), integration::IntegrationError>,
+    request_id: &str,
+) -> Response {
+    match outcome {
+        Ok(()) => {}
+        Err(error @ integration::IntegrationError::Rejected { .. }) => {
+            tracing::info!(api = %gw.name, route = %route.spec, %error, "the service refused the request");
+        }
+        Err(error) => {
+            tracing::warn!(api = %gw.name, route = %route.spec, error.cause_chain = ?error, "service integration failed");
+        }
     }
+    let (status, body) = integration::answer(service, outcome);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, body, request_id)
 }
 
 async fn handle(
@@ -724,10 +736,7 @@ async fn handle(
                 Ok(entry) => integration::send_put_events(client, &entry).await,
                 Err(e) => Err(e),
             };
-            if let Err(error) = &sent {
-                tracing::warn!(api = %gw.name, route = %route.spec, error.cause_chain = ?error, "PutEvents integration failed");
-            }
-            integration_response(sent.is_ok(), &request_id)
+            integration_response(&gw, route, Service::EventBridge, &sent, &request_id)
         }
         Target::SendMessage {
             spec,
@@ -746,10 +755,7 @@ async fn handle(
                 Ok(request) => integration::send_send_message(client, &request).await,
                 Err(e) => Err(e),
             };
-            if let Err(error) = &sent {
-                tracing::warn!(api = %gw.name, route = %route.spec, error.cause_chain = ?error, "SendMessage integration failed");
-            }
-            integration_response(sent.is_ok(), &request_id)
+            integration_response(&gw, route, Service::Sqs, &sent, &request_id)
         }
     }
 }
