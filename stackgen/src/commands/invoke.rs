@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use super::{CommandError, Layout, Outcome};
-use crate::local::{self, LocalError, endpoint::Endpoint, functions};
+use crate::local::functions::{self, Profile};
+use crate::local::{self, LocalError, endpoint::Endpoint};
 
 /// Run one function once with an event file and print its response.
 #[derive(Debug, clap::Args)]
@@ -38,9 +39,9 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let function = functions::find(&checked, &args.function).map_err(LocalError::from)?;
     let event = stackgen_local::read_event(&args.event).map_err(LocalError::from)?;
     if !args.no_build {
-        functions::build(&layout.root, &[function]).map_err(LocalError::from)?;
+        functions::build(&layout.root, &[function], Profile::Debug).map_err(LocalError::from)?;
     }
-    let target_dir = functions::target_dir(&layout.root).map_err(LocalError::from)?;
+    let bin_dir = functions::bin_dir(&layout.root, Profile::Debug).map_err(LocalError::from)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,7 +56,7 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let outcome = tokio.block_on(async {
         let clients = local::endpoint::Clients::new(endpoint.url()).await;
         let resolved = local::resources::create(&checked, &clients).await?;
-        let spec = functions::spec(&checked, function, &resolved, endpoint.url(), &target_dir)?;
+        let spec = functions::spec(&checked, function, &resolved, endpoint.url(), &bin_dir)?;
         let builder = stackgen_local::Runtime::builder().region(local::endpoint::REGION);
         let outcome =
             stackgen_local::invoke_once(builder, spec, &event, &mut std::io::stdout()).await?;

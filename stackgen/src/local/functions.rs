@@ -2,8 +2,9 @@
 //! describing each one for the runtime ([`FunctionSpec`]) with the environment the
 //! rendered template gives it, pointed at the local endpoint.
 //!
-//! Binaries are built with the debug profile: a local run rebuilds often and never
-//! measures speed, and the release profile's LTO costs minutes on a small machine.
+//! Local runs build binaries with the debug profile ([`Profile::Debug`]): a local run
+//! rebuilds often and never measures speed, and the release profile's LTO costs minutes
+//! on a small machine. Benchmarks build what `sam build` deploys ([`Profile::Release`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -111,6 +112,25 @@ pub fn find<'a>(checked: &'a Checked, name: &str) -> Result<ModelFunction<'a>, F
         })
 }
 
+/// The cargo profile function binaries are built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `dev`, for local runs: quick to rebuild.
+    Debug,
+    /// `release`, as deployed (LTO, optimised for size): for measuring.
+    Release,
+}
+
+impl Profile {
+    /// The folder of the target directory its binaries land in.
+    fn dir(self) -> &'static str {
+        match self {
+            Profile::Debug => "debug",
+            Profile::Release => "release",
+        }
+    }
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
@@ -123,21 +143,32 @@ fn command_line(command: &Command) -> String {
         .join(" ")
 }
 
-/// Builds the binaries of `functions` (debug profile) in the workspace at `root`.
+/// Builds the binaries of `functions` with `profile` in the workspace at `root`.
 /// cargo's progress goes to standard error.
-pub fn build(root: &Path, functions: &[ModelFunction<'_>]) -> Result<(), FunctionError> {
+pub fn build(
+    root: &Path,
+    functions: &[ModelFunction<'_>],
+    profile: Profile,
+) -> Result<(), FunctionError> {
     let bins: Vec<(String, String)> = functions
         .iter()
         .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
         .collect();
-    build_bins(root, &bins)
+    build_bins(root, &bins, profile)
 }
 
-/// Builds `(crate, bin)` pairs (debug profile) in the workspace at `root`, in one cargo
+/// Builds `(crate, bin)` pairs with `profile` in the workspace at `root`, in one cargo
 /// run.
-pub fn build_bins(root: &Path, bins: &[(String, String)]) -> Result<(), FunctionError> {
+pub fn build_bins(
+    root: &Path,
+    bins: &[(String, String)],
+    profile: Profile,
+) -> Result<(), FunctionError> {
     let mut command = cargo();
     command.current_dir(root).arg("build").arg("--quiet");
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
     let mut crates: Vec<&str> = bins.iter().map(|(krate, _)| krate.as_str()).collect();
     crates.sort();
     crates.dedup();
@@ -163,8 +194,13 @@ pub fn build_bins(root: &Path, bins: &[(String, String)]) -> Result<(), Function
     }
 }
 
+/// Where the binaries built with `profile` in the workspace at `root` are.
+pub fn bin_dir(root: &Path, profile: Profile) -> Result<PathBuf, FunctionError> {
+    Ok(target_dir(root)?.join(profile.dir()))
+}
+
 /// The workspace's target directory, as cargo sees it (`CARGO_TARGET_DIR` included).
-pub fn target_dir(root: &Path) -> Result<PathBuf, FunctionError> {
+fn target_dir(root: &Path) -> Result<PathBuf, FunctionError> {
     let mut command = cargo();
     command
         .current_dir(root)
@@ -188,11 +224,6 @@ pub fn target_dir(root: &Path) -> Result<PathBuf, FunctionError> {
         .as_str()
         .map(PathBuf::from)
         .ok_or_else(|| FunctionError::Metadata("no `target_directory`".into()))
-}
-
-/// Where the debug build of `bin` is.
-pub fn bootstrap_path(target_dir: &Path, bin: &str) -> PathBuf {
-    target_dir.join("debug").join(bin)
 }
 
 /// The function's variables as the rendered template gives them (`RUST_LOG` and the
@@ -249,14 +280,15 @@ pub fn template_env(
     Ok(env)
 }
 
-/// The runtime's description of `f`: its debug binary, its template environment, the
-/// endpoint, region and dummy credentials, its timeout and memory size.
+/// The runtime's description of `f`: its binary in `bin_dir` (see [`bin_dir`]), its
+/// template environment, the endpoint, region and dummy credentials, its timeout and
+/// memory size.
 pub fn spec(
     checked: &Checked,
     f: ModelFunction<'_>,
     resolved: &Resolved,
     endpoint_url: &str,
-    target_dir: &Path,
+    bin_dir: &Path,
 ) -> Result<FunctionSpec, FunctionError> {
     let defaults = &checked.model.app.file.defaults;
     let timeout = f
@@ -270,7 +302,7 @@ pub fn spec(
         .as_ref()
         .map_or(defaults.memory_mb.value, |m| m.value);
     Ok(
-        FunctionSpec::new(f.name, bootstrap_path(target_dir, f.function.bin.as_str()))
+        FunctionSpec::new(f.name, bin_dir.join(f.function.bin.as_str()))
             .envs(template_env(checked, f, resolved, endpoint_url)?)
             .envs(endpoint::aws_env(endpoint_url))
             .timeout(Duration::from_secs(u64::from(timeout)))

@@ -21,6 +21,7 @@ use stackgen_local::{LogSink, Runtime};
 use crate::check::Checked;
 use crate::model::{Authorizer, Integration};
 use endpoint::{Clients, Endpoint};
+use functions::Profile;
 use resources::{Physical, Resolved};
 use triggers::Triggers;
 
@@ -178,9 +179,9 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
         let no_build = options.no_build;
         tokio::task::spawn_blocking(move || {
             if !no_build {
-                functions::build_bins(&root, &functions)?;
+                functions::build_bins(&root, &functions, Profile::Debug)?;
             }
-            functions::target_dir(&root)
+            functions::bin_dir(&root, Profile::Debug)
         })
     };
     let endpoint = {
@@ -190,13 +191,13 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
     };
     let (build, endpoint) = tokio::join!(build, endpoint);
     let endpoint = endpoint.map_err(|e| LocalError::Task(e.to_string()))??;
-    let target_dir = build.map_err(|e| LocalError::Task(e.to_string()))??;
+    let bin_dir = build.map_err(|e| LocalError::Task(e.to_string()))??;
 
     let clients = Clients::new(endpoint.url()).await;
     let mut resolved = resources::create(checked, &clients).await?;
     let specs = functions
         .iter()
-        .map(|f| functions::spec(checked, *f, &resolved, endpoint.url(), &target_dir))
+        .map(|f| functions::spec(checked, *f, &resolved, endpoint.url(), &bin_dir))
         .collect::<Result<Vec<_>, _>>()?;
     let runtime = Arc::new(
         Runtime::builder()
