@@ -10,6 +10,8 @@
 //! `cargo bench -p stackgen-local --bench runtime`; `ROUNDS=N` changes the number of
 //! measured invokes (default 5000), `COLD_STARTS=N` the number of cold starts (30).
 
+#[path = "support/stats.rs"]
+mod stats;
 #[path = "../tests/runtime/support.rs"]
 mod support;
 
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use stackgen_local::{InvokeOutcome, LogSink, Runtime};
+use stats::{env_number, ms, peak_rss_kib, percentile, verdicts};
 
 const WARMUP: usize = 500;
 
@@ -195,29 +198,6 @@ async fn invoke(runtime: &Runtime, payload: &serde_json::Value) {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn verdicts(checks: &[(&str, bool)]) -> String {
-    checks
-        .iter()
-        .map(|(target, met)| format!("{target}: {}", if *met { "met" } else { "MISSED" }))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Voluntary and involuntary context switches of all threads of a process.
 fn context_switches(pid: &str) -> u64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -234,11 +214,4 @@ fn context_switches(pid: &str) -> u64 {
                 .collect::<Vec<_>>()
         })
         .sum()
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

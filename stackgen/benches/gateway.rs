@@ -18,6 +18,10 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
 use stackgen::local::gateway::{self, GatewayContext, Invoker, UserPool};
 use stackgen_local::{InvokeError, InvokeOutcome};
+use stats::{ms, percentile, verdicts};
+
+#[path = "../../local/benches/support/stats.rs"]
+mod stats;
 
 const POOL: &str = "us-east-1_bench";
 const CLIENT: &str = "bench-client";
@@ -51,15 +55,6 @@ impl Invoker for Instant0 {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 async fn sequential(
     http: &reqwest::Client,
     url: &str,
@@ -82,7 +77,7 @@ async fn sequential(
         }
     }
     times.sort();
-    (percentile(&times, 0.5), percentile(&times, 0.99))
+    (percentile(&times, 50.0), percentile(&times, 99.0))
 }
 
 fn id_token() -> String {
@@ -188,9 +183,10 @@ async fn run() {
     for (what, url, auth) in &scenarios {
         let (p50, p99) = sequential(&http, url, Some(auth)).await;
         println!(
-            "  {what:<50} p50 {:>6.3} ms  p99 {:>6.3} ms",
+            "  {what:<50} p50 {:>9}  p99 {:>9}; {}",
             ms(p50),
-            ms(p99)
+            ms(p99),
+            verdicts(&[("p99 ≤ 1 ms", p99 <= Duration::from_millis(1))])
         );
     }
 
