@@ -207,7 +207,9 @@ async fn run() {
                         .send()
                         .await
                         .expect("answers");
+                    let status = response.status();
                     let _ = response.bytes().await;
+                    assert!(status.is_success(), "{url}: {status}");
                     done += 1;
                 }
                 done
