@@ -186,7 +186,10 @@ fn each_service_publishes_its_outputs_in_one_ssm_parameter() {
                 "UserPoolAdminGroupName",
             ],
         ),
-        ("orders", &["OrdersServiceEndpoint", "OrdersTable"]),
+        (
+            "orders",
+            &["OrdersServiceEndpoint", "OrdersTable", "IdempotencyTable"],
+        ),
         (
             "userprofile",
             &[

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::helpers::{App, app, call, sign_up};
+use crate::helpers::{app, call, sign_up};
 
 fn order(order_id: &str, total: f64) -> serde_json::Value {
     json!({
@@ -229,7 +229,7 @@ async fn an_idempotency_record_lives_an_hour_and_blocks_only_until_it_expires() 
     let app = app();
     let clients = app.clients().await;
     let dynamodb = &clients.dynamodb;
-    let table = idempotency_table(app, dynamodb).await;
+    let table = app.output("orders", "IdempotencyTable").to_owned();
     let user = sign_up(app, false).await;
     let api = app.api("orders", "OrdersServiceEndpoint");
     let id = uuid::Uuid::new_v4().to_string();
@@ -348,27 +348,6 @@ async fn an_idempotency_record_lives_an_hour_and_blocks_only_until_it_expires() 
     )
     .await;
     assert_eq!(listed.body["orders"], json!([created.body]), "{listed:?}");
-}
-
-/// The orders service's idempotency table. Its name is not published, so it is found
-/// next to the published orders table (`<prefix>OrdersTable...`, `<prefix>IdempotencyTable...`).
-async fn idempotency_table(app: &App, dynamodb: &aws_sdk_dynamodb::Client) -> String {
-    let orders_table = app.output("orders", "OrdersTable");
-    let prefix = match orders_table.find("OrdersTable") {
-        Some(at) => format!("{}IdempotencyTable", &orders_table[..at]),
-        None => panic!("orders table {orders_table} is not named after OrdersTable"),
-    };
-    let names: Vec<String> = dynamodb
-        .list_tables()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .expect("list_tables");
-    let found: Vec<&String> = names.iter().filter(|n| n.starts_with(&prefix)).collect();
-    assert_eq!(found.len(), 1, "tables named {prefix}*: {names:?}");
-    found[0].clone()
 }
 
 /// Runs the futures side by side (one task each) and collects their outputs in order.
