@@ -2,6 +2,7 @@
 //! without an AWS account or Docker (see `docs/local.md`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{CommandError, Layout, Outcome};
 use crate::local::{self, Options};
@@ -20,9 +21,28 @@ pub struct Args {
     /// 0 picks free ports.
     #[arg(long, value_name = "N", default_value_t = 3000)]
     pub port_base: u16,
+    /// When a queue message a function failed is delivered again: after SECONDS, or
+    /// `queue` for the queue's visibility timeout, as on Lambda (a poison message then
+    /// takes minutes to reach its dead-letter queue).
+    #[arg(long, value_name = "SECONDS|queue", default_value = "1", value_parser = parse_retry_delay)]
+    pub retry_delay: RetryDelay,
     /// Repository root (holds `model/`); found from the working directory when omitted.
     #[arg(long)]
     pub root: Option<PathBuf>,
+}
+
+/// `--retry-delay`: a fixed delay, or `None` for the queue's visibility timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryDelay(pub Option<Duration>);
+
+fn parse_retry_delay(value: &str) -> Result<RetryDelay, String> {
+    if value == "queue" {
+        return Ok(RetryDelay(None));
+    }
+    value
+        .parse::<u32>()
+        .map(|s| RetryDelay(Some(Duration::from_secs(u64::from(s)))))
+        .map_err(|_| format!("expected whole seconds or `queue`, got `{value}`"))
 }
 
 /// Runs until Ctrl-C.
@@ -40,6 +60,7 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     options.aws_endpoint = args.aws_endpoint.clone();
     options.no_build = args.no_build;
     options.port_base = args.port_base;
+    options.triggers.retry_delay = args.retry_delay.0;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,4 +71,21 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
         })?;
     tokio.block_on(local::run(&checked, options))?;
     Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_is_seconds_or_the_queues_timeout() {
+        assert_eq!(
+            parse_retry_delay("5"),
+            Ok(RetryDelay(Some(Duration::from_secs(5))))
+        );
+        assert_eq!(parse_retry_delay("queue"), Ok(RetryDelay(None)));
+        let error = parse_retry_delay("soon").unwrap_err();
+        assert!(error.contains("`soon`"), "{error}");
+        assert!(parse_retry_delay("-1").is_err());
+    }
 }

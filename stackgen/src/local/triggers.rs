@@ -7,9 +7,10 @@
 //! `batchItemFailures` failed; a function error fails the whole batch, and so does a
 //! response naming a message that was not in the batch, as on Lambda. The queue's own
 //! redrive policy moves a message that failed `maxReceiveCount` times to its dead-letter
-//! queue. One deliberate difference: a failed message becomes visible again after
-//! [`Options::retry_delay`] instead of the queue's whole visibility timeout, so a
-//! poison message reaches the dead-letter queue in seconds rather than minutes.
+//! queue. By default a failed message becomes visible again after one second instead of
+//! the queue's whole visibility timeout, so a poison message reaches the dead-letter
+//! queue in seconds rather than minutes; [`Options::retry_delay`] `None` keeps Lambda's
+//! timing.
 //!
 //! **Rule → function**: every rule has an SQS target queue of its own in the endpoint
 //! (see [`super::resources`]), so the endpoint itself matches the pattern and delivers
@@ -63,8 +64,9 @@ pub enum TriggerError {
 pub struct Options {
     /// Long-poll wait of one receive (at most 20 s; shorter stops sooner).
     pub wait: Duration,
-    /// When a failed queue message is delivered again.
-    pub retry_delay: Duration,
+    /// When a failed queue message is delivered again: after this delay, or, when
+    /// `None`, after the queue's visibility timeout, as on Lambda.
+    pub retry_delay: Option<Duration>,
     /// First backoff between retries of a rule's event; doubled each time, up to 2 s.
     pub rule_backoff: Duration,
 }
@@ -73,7 +75,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             wait: Duration::from_secs(5),
-            retry_delay: Duration::from_secs(1),
+            retry_delay: Some(Duration::from_secs(1)),
             rule_backoff: Duration::from_millis(200),
         }
     }
@@ -344,7 +346,7 @@ fn batch_item_failures(response: &serde_json::Value) -> Option<BTreeSet<String>>
         .collect()
 }
 
-/// Deletes what succeeded, and makes what failed visible again soon.
+/// Deletes what succeeded, and makes what failed visible again after the retry delay.
 async fn settle(
     clients: &Clients,
     trigger: &QueueTrigger,
@@ -360,15 +362,17 @@ async fn settle(
         };
         let entry_id = i.to_string();
         if failed.contains(id) {
-            retry.push(
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(entry_id)
-                    .receipt_handle(handle)
-                    .visibility_timeout(
-                        i32::try_from(options.retry_delay.as_secs()).unwrap_or(i32::MAX),
-                    )
-                    .build(),
-            );
+            // Without a delay the message stays invisible for the rest of the queue's
+            // visibility timeout, as after a failed Lambda invocation.
+            if let Some(delay) = options.retry_delay {
+                retry.push(
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(entry_id)
+                        .receipt_handle(handle)
+                        .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(i32::MAX))
+                        .build(),
+                );
+            }
         } else {
             delete.push(
                 DeleteMessageBatchRequestEntry::builder()
