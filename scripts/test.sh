@@ -22,7 +22,8 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
-cargo test --workspace --locked
+# The handler binaries the end-to-end tests run are built by this same command.
+E2E_PREBUILT=1 cargo test --workspace --locked
 
 step "generated/ is up to date with the model"
 cargo run --quiet --locked -p stackgen -- render --check

@@ -26,6 +26,7 @@ fn serve_stackgen_local_when_asked() {
         aws_endpoint: None,
         no_build: true,
         port_base: 0,
+        retry_delay: Default::default(),
         root: Some(root()),
     };
     let outcome = stackgen::commands::local::run(&args);

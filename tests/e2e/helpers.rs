@@ -95,6 +95,10 @@ async fn start() -> stackgen::local::Running {
     let checked = stackgen::check::Checked::new(model).expect("the model passes its checks");
     let mut options = stackgen::local::Options::new(&root);
     options.port_base = 0;
+    // `cargo test --workspace` builds every package's binaries before any test runs;
+    // building them again here with only the handler crates selected would unify other
+    // features and compile the SDK crates a second time.
+    options.no_build = std::env::var_os("E2E_PREBUILT").is_some();
     if std::env::var_os("E2E_LOGS").is_none() {
         options.log_sink = stackgen_local::LogSink::Discard;
     }

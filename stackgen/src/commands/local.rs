@@ -35,6 +35,13 @@ pub struct Args {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryDelay(pub Option<Duration>);
 
+impl Default for RetryDelay {
+    /// A local run's default, one second.
+    fn default() -> Self {
+        Self(local::triggers::Options::default().retry_delay)
+    }
+}
+
 fn parse_retry_delay(value: &str) -> Result<RetryDelay, String> {
     if value == "queue" {
         return Ok(RetryDelay(None));
@@ -84,6 +91,7 @@ mod tests {
             Ok(RetryDelay(Some(Duration::from_secs(5))))
         );
         assert_eq!(parse_retry_delay("queue"), Ok(RetryDelay(None)));
+        assert_eq!(parse_retry_delay("1"), Ok(RetryDelay::default()));
         let error = parse_retry_delay("soon").unwrap_err();
         assert!(error.contains("`soon`"), "{error}");
         assert!(parse_retry_delay("-1").is_err());
