@@ -363,6 +363,52 @@ pub async fn send_send_message(
     Ok(())
 }
 
+/// A route's service integration, with the resolved bus or queue and the client to call.
+pub enum ServiceTarget {
+    /// EventBridge `PutEvents` on `bus`.
+    PutEvents {
+        /// What the model says to put.
+        spec: PutEvents,
+        /// The bus's name in the endpoint.
+        bus: String,
+        /// The client for the endpoint.
+        client: aws_sdk_eventbridge::Client,
+    },
+    /// SQS `SendMessage` to `queue_url`.
+    SendMessage {
+        /// What the model says to send.
+        spec: SendMessage,
+        /// The queue's URL in the endpoint.
+        queue_url: String,
+        /// The client for the endpoint.
+        client: aws_sdk_sqs::Client,
+    },
+}
+
+impl ServiceTarget {
+    /// The AWS service it calls, which picks the rendered integration responses.
+    pub fn service(&self) -> Service {
+        match self {
+            ServiceTarget::PutEvents { .. } => Service::EventBridge,
+            ServiceTarget::SendMessage { .. } => Service::Sqs,
+        }
+    }
+
+    /// Builds the request the rendered request template makes for `values` and sends it.
+    pub async fn send(&self, values: &RequestValues<'_>) -> Result<(), IntegrationError> {
+        match self {
+            ServiceTarget::PutEvents { spec, bus, client } => {
+                send_put_events(client, &put_events_entry(spec, bus, values)?).await
+            }
+            ServiceTarget::SendMessage {
+                spec,
+                queue_url,
+                client,
+            } => send_send_message(client, &send_message_request(spec, queue_url, values)?).await,
+        }
+    }
+}
+
 /// An error and its causes on one line.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();

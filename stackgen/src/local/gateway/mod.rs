@@ -74,12 +74,12 @@ use serde_json::Value;
 use stackgen_local::{InvokeError, InvokeOutcome};
 use tokio::sync::oneshot;
 
-use crate::model::{Api, Authorizer, Integration, PutEvents, RouteSpec, SendMessage};
+use crate::model::{Api, Authorizer, Integration, RouteSpec};
 use crate::render::effective_auth;
 use crate::vtl::{CallerSource, Service};
 
 use authorizer::{CognitoAuthorizer, Identity, Rejection, TokenAuthorizer};
-use integration::RequestValues;
+use integration::{RequestValues, ServiceTarget};
 
 /// Largest request body API Gateway accepts (10 MB).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -290,16 +290,7 @@ enum AuthorizerImpl {
 
 enum Target {
     Function(String),
-    PutEvents {
-        spec: PutEvents,
-        bus: String,
-        client: aws_sdk_eventbridge::Client,
-    },
-    SendMessage {
-        spec: SendMessage,
-        queue_url: String,
-        client: aws_sdk_sqs::Client,
-    },
+    Service(integration::ServiceTarget),
 }
 
 struct Route {
@@ -462,7 +453,7 @@ fn build(
         };
         let target = match &route.integration.value {
             Integration::Function(f) => Target::Function(function(f.as_str())),
-            Integration::PutEvents(p) => Target::PutEvents {
+            Integration::PutEvents(p) => Target::Service(ServiceTarget::PutEvents {
                 bus: ctx
                     .buses
                     .get(p.bus.as_str())
@@ -470,8 +461,8 @@ fn build(
                     .ok_or_else(|| unresolved("bus", p.bus.as_str()))?,
                 client: ctx.events.clone().ok_or_else(|| no_client("EventBridge"))?,
                 spec: p.clone(),
-            },
-            Integration::SendMessage(s) => Target::SendMessage {
+            }),
+            Integration::SendMessage(s) => Target::Service(ServiceTarget::SendMessage {
                 queue_url: ctx
                     .queues
                     .get(s.queue.as_str())
@@ -479,7 +470,7 @@ fn build(
                     .ok_or_else(|| unresolved("queue", s.queue.as_str()))?,
                 client: ctx.sqs.clone().ok_or_else(|| no_client("SQS"))?,
                 spec: s.clone(),
-            },
+            }),
         };
         let resource_id = short_id(&spec.path);
         table.insert(
@@ -723,7 +714,7 @@ async fn handle(
             };
             invoke_proxy(&gw, function, event, &request_id).await
         }
-        Target::PutEvents { spec, bus, client } => {
+        Target::Service(target) => {
             if let Some(r) = unsupported_media_type(&parts.headers, &request_id) {
                 return r;
             }
@@ -732,30 +723,8 @@ async fn handle(
                 path: &matched.params,
                 caller,
             };
-            let sent = match integration::put_events_entry(spec, bus, &values) {
-                Ok(entry) => integration::send_put_events(client, &entry).await,
-                Err(e) => Err(e),
-            };
-            integration_response(&gw, route, Service::EventBridge, &sent, &request_id)
-        }
-        Target::SendMessage {
-            spec,
-            queue_url,
-            client,
-        } => {
-            if let Some(r) = unsupported_media_type(&parts.headers, &request_id) {
-                return r;
-            }
-            let values = RequestValues {
-                body: parsed.as_ref(),
-                path: &matched.params,
-                caller,
-            };
-            let sent = match integration::send_message_request(spec, queue_url, &values) {
-                Ok(request) => integration::send_send_message(client, &request).await,
-                Err(e) => Err(e),
-            };
-            integration_response(&gw, route, Service::Sqs, &sent, &request_id)
+            let sent = target.send(&values).await;
+            integration_response(&gw, route, target.service(), &sent, &request_id)
         }
     }
 }
