@@ -228,14 +228,15 @@ impl Triggers {
     }
 }
 
-/// Receives up to `max` messages, or `None` when stopped first.
+/// Receives up to `max` messages, or `None` when stopped first. A failed receive is
+/// logged and, after a pause, gives no messages, so the poll loops simply go on.
 async fn receive(
     clients: &Clients,
     queue_url: &str,
     max: u32,
     wait: Duration,
     stopped: &mut watch::Receiver<bool>,
-) -> Option<Result<Vec<Message>, String>> {
+) -> Option<Vec<Message>> {
     let request = clients
         .sqs
         .receive_message()
@@ -245,13 +246,19 @@ async fn receive(
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .message_attribute_names("All")
         .send();
-    tokio::select! {
-        _ = stopped.wait_for(|s| *s) => None,
-        result = request => Some(
-            result
-                .map(|out| out.messages.unwrap_or_default())
-                .map_err(|e| DisplayErrorContext(&e).to_string()),
-        ),
+    let result = tokio::select! {
+        _ = stopped.wait_for(|s| *s) => return None,
+        result = request => result,
+    };
+    match result {
+        Ok(out) => Some(out.messages.unwrap_or_default()),
+        Err(e) => {
+            tracing::warn!(queue = %queue_url, error = %DisplayErrorContext(&e), "cannot receive messages");
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => None,
+                () = tokio::time::sleep(Duration::from_secs(1)) => Some(Vec::new()),
+            }
+        }
     }
 }
 
@@ -263,7 +270,7 @@ async fn poll_queue(
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
-        let messages = match receive(
+        let Some(messages) = receive(
             &clients,
             &trigger.queue_url,
             trigger.batch_size,
@@ -271,14 +278,8 @@ async fn poll_queue(
             &mut stopped,
         )
         .await
-        {
-            None => return,
-            Some(Ok(messages)) => messages,
-            Some(Err(error)) => {
-                tracing::warn!(queue = %trigger.queue_url, error, "cannot receive messages");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        else {
+            return;
         };
         if messages.is_empty() {
             continue;
@@ -476,7 +477,7 @@ async fn poll_rule(
     let mut deliveries = JoinSet::new();
     loop {
         while deliveries.try_join_next().is_some() {}
-        let messages = match receive(
+        let Some(messages) = receive(
             &clients,
             &trigger.target_queue_url,
             MAX_RECEIVE,
@@ -484,14 +485,8 @@ async fn poll_rule(
             &mut stopped,
         )
         .await
-        {
-            None => return,
-            Some(Ok(messages)) => messages,
-            Some(Err(error)) => {
-                tracing::warn!(queue = %trigger.target_queue_url, error, "cannot receive events");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        else {
+            return;
         };
         for message in messages {
             deliveries.spawn(deliver(
