@@ -25,8 +25,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -43,43 +41,14 @@ use stackgen::vtl::{self, CallerSource, Service};
 const BUS: &str = "local-AddressBus";
 const QUEUE_URL: &str = "http://127.0.0.1:5000/000000000000/local-FavoritesQueue";
 
-/// Strings that break naive JSON, form or VTL templating.
-const HOSTILE: &[&str] = &[
-    "plain",
-    "double \" quote",
-    "single ' quote",
-    "back\\slash",
-    "escaped quotes \\' \\\" \\\\' \\\\\\'",
-    "trailing backslash \\",
-    "\\",
-    "'",
-    "\"",
-    "line\nfeed\r\nreturn\ttab",
-    "nul \u{0} controls \u{1}\u{7}\u{8}\u{b}\u{c}\u{e}\u{1b}\u{1f} del \u{7f} c1 \u{80}\u{9f}",
-    "</script><script>alert(1)</script>",
-    "unicode é ß 中文 😀 👩‍👩‍👧 \u{2028}\u{2029} \u{feff} \u{fffd} \u{10ffff}",
-    "$util.escapeJavaScript('x') $input.path('$') $context.authorizer.claims.sub",
-    "${AddressBus} ${!Literal} $!{quiet} \\$escaped",
-    "#set($x = 1)#if(true)yes#end ## line comment\n#* block *# #{else}",
-    "\", \"userId\": \"evil",
-    "\\\", \\\"userId\\\": \\\"evil",
-    "\"},{\"Source\":\"evil\",\"DetailType\":\"address.deleted\",\"Detail\":\"{}",
-    "a&b=c+d%20e%2Bf;g h#frag?q=1",
-    "&Action=DeleteQueue&MessageAttribute.1.Name=UserId&MessageAttribute.1.Value.StringValue=evil",
-    "{\"json\": [1, 2]}",
-    "null",
-    " leading and trailing spaces ",
-    "",
-];
-
-const SUBS: &[&str] = &[
-    "6f1c2b1e-0d4a-4c1e-9a57-3f0c1f2e8b7d",
-    "sub'with\"quotes\\and\nnewline&x=1",
-    "é中😀",
-];
+/// The shared hostile strings, and the empty string (a body field may be empty).
+const HOSTILE_COUNT: usize = common::vtl::HOSTILE.len() + 1;
 
 fn hostile(i: usize) -> &'static str {
-    HOSTILE[i % HOSTILE.len()]
+    common::vtl::HOSTILE
+        .get(i % HOSTILE_COUNT)
+        .copied()
+        .unwrap_or("")
 }
 
 /// Extra body fields a client may send; none may reach the event or message.
@@ -180,39 +149,9 @@ fn evaluate(cases: &[Case]) -> Vec<Outcome> {
     run_evaluator(cases.iter().map(Case::evaluator_input).collect())
 }
 
-/// Runs the evaluator's cases (see `tests/vtl/evaluate.py`) in one Python process.
+/// Runs the evaluator's cases (see `tests/vtl/evaluate.py`).
 fn run_evaluator(input: Vec<Value>) -> Vec<Outcome> {
-    let script = common::repo().join("stackgen/tests/vtl/evaluate.py");
-    let mut child = Command::new(common::tool("python"))
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the virtualenv Python");
-    let count = input.len();
-    let request = serde_json::to_vec(&json!({ "cases": input })).expect("cases serialize");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&request)
-        .expect("write the cases");
-    let out = child.wait_with_output().expect("wait for Python");
-    assert!(
-        out.status.success(),
-        "{} failed:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    #[derive(Deserialize)]
-    struct Response {
-        results: Vec<Outcome>,
-    }
-    let response: Response =
-        serde_json::from_slice(&out.stdout).expect("the evaluator answers JSON");
-    assert_eq!(response.results.len(), count);
-    response.results
+    common::vtl::evaluate(&input)
 }
 
 /// The entry the rendered `PutEvents` request carries.
@@ -396,7 +335,7 @@ fn requests(
     caller: CallerSource,
     complete: bool,
 ) -> Vec<Request> {
-    (0..HOSTILE.len() * 2)
+    (0..HOSTILE_COUNT * 2)
         .map(|i| {
             let mut body = extras(i);
             for (k, field) in fields.iter().enumerate() {
@@ -427,7 +366,7 @@ fn requests(
             Request {
                 body: Some(serde_json::to_string(&body).expect("serializes")),
                 path,
-                sub: SUBS[i % SUBS.len()].to_string(),
+                sub: common::vtl::SUBS[i % common::vtl::SUBS.len()].to_string(),
                 caller,
             }
         })
@@ -465,7 +404,7 @@ fn the_apps_service_integrations_build_what_their_templates_build() {
     }
     // The userprofile API has five write routes; each got every input.
     assert!(
-        cases.len() >= 5 * HOSTILE.len() * 2,
+        cases.len() >= 5 * HOSTILE_COUNT * 2,
         "{} cases",
         cases.len()
     );
@@ -556,7 +495,7 @@ fn every_kind_of_value_builds_what_the_templates_build_behind_both_authorizers()
         let request = Request {
             body: body.map(str::to_owned),
             path: BTreeMap::from([("id".to_string(), "i-1".to_string())]),
-            sub: SUBS[1].into(),
+            sub: common::vtl::SUBS[1].into(),
             caller: CallerSource::CognitoClaims,
         };
         cases.push(Case {
@@ -756,7 +695,7 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
     let mut cases = Vec::new();
     let mut refused_by_model = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let sub = SUBS[i % SUBS.len()].to_string();
+        let sub = common::vtl::SUBS[i % common::vtl::SUBS.len()].to_string();
         let body = json!({"restaurantId": id, "userId": "evil"});
         let native = native_model.is_valid(&body);
         let deployed = deployed_model.is_valid(&body);

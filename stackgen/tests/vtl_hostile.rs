@@ -19,10 +19,9 @@
 //! test pins the stand-ins to known outputs of the Java originals. Each test starts one
 //! Python process for all its cases, and reports every failing case, not just the first.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -33,46 +32,6 @@ const BUS: &str = "test-AddressBus-1Q2W3E4R5T6Y";
 
 /// Test values for the `Fn::Sub` variables the request templates may use.
 const SUB_VARIABLES: &[(&str, &str)] = &[("AddressBus", BUS)];
-
-/// Callers' `sub` claims: a real one, and ones that would break a template that forgot to
-/// escape the caller.
-const SUBS: &[&str] = &[
-    "6f1c2b1e-0d4a-4c1e-9a57-3f0c1f2e8b7d",
-    "sub'with\"quotes\\and\nnewline&x=1",
-    "é中😀",
-];
-
-/// Strings that break naive JSON, form or VTL templating. None is empty (path parameters and
-/// the favorite's restaurant id cannot be).
-const HOSTILE: &[&str] = &[
-    "plain",
-    "double \" quote",
-    "single ' quote",
-    "back\\slash",
-    "escaped quotes \\' \\\" \\\\' \\\\\\'",
-    "trailing backslash \\",
-    "\\",
-    "'",
-    "\"",
-    "line\nfeed\r\nreturn\ttab",
-    "nul \u{0} controls \u{1}\u{7}\u{8}\u{b}\u{c}\u{e}\u{1b}\u{1f} del \u{7f} c1 \u{80}\u{9f}",
-    "</script><script>alert(1)</script>",
-    "unicode é ß 中文 😀 👩‍👩‍👧 \u{2028}\u{2029} \u{feff} \u{fffd} \u{10ffff}",
-    "$util.escapeJavaScript('x') $input.path('$') $context.authorizer.claims.sub",
-    "${AddressBus} ${!Literal} $!{quiet} \\$escaped",
-    "#set($x = 1)#if(true)yes#end ## line comment\n#* block *# #{else}",
-    "\", \"userId\": \"evil",
-    "\\\", \\\"userId\\\": \\\"evil",
-    "\"},{\"Source\":\"evil\",\"DetailType\":\"address.deleted\",\"Detail\":\"{}",
-    "a&b=c+d%20e%2Bf;g h#frag?q=1",
-    "&Action=DeleteQueue&MessageAttribute.1.Name=UserId&MessageAttribute.1.Value.StringValue=evil",
-    "{\"json\": [1, 2]}",
-    "null",
-    "123",
-    "true",
-    " leading and trailing spaces ",
-    "\u{0}",
-];
 
 // --- The committed template --------------------------------------------------------------
 
@@ -150,13 +109,9 @@ struct Integration {
     responses: BTreeMap<String, Value>,
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// The userprofile API's OpenAPI body, from the committed template.
 fn api() -> OpenApi {
-    let path = repo().join("generated/userprofile.yaml");
+    let path = common::repo().join("generated/userprofile.yaml");
     let text = std::fs::read_to_string(&path).expect("generated/userprofile.yaml is readable");
     let stack: Stack = serde_saphyr::from_str(&text).expect("generated/userprofile.yaml parses");
     stack.resources.profile_api.properties.definition_body
@@ -260,58 +215,6 @@ struct Outcome {
     error: Option<String>,
 }
 
-/// The project's virtualenv Python: `$VENV`, then `.venv` at the repository root.
-fn python() -> PathBuf {
-    let mut venvs: Vec<PathBuf> = std::env::var_os("VENV")
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
-    venvs.push(repo().join(".venv"));
-    venvs
-        .iter()
-        .map(|venv| venv.join("bin/python"))
-        .find(|python| python.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "no virtualenv Python in {venvs:?}: run scripts/setup.sh (it installs airspeed-ext into .venv)"
-            )
-        })
-}
-
-/// Runs every case in one Python process.
-fn run<T: Serialize>(cases: &[T]) -> Vec<Outcome> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vtl/evaluate.py");
-    let mut child = Command::new(python())
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the virtualenv Python");
-    let request = serde_json::to_vec(&json!({ "cases": cases })).expect("cases serialize");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&request)
-        .expect("write the cases");
-    let out = child.wait_with_output().expect("wait for Python");
-    assert!(
-        out.status.success(),
-        "{} failed:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    #[derive(Deserialize)]
-    struct Response {
-        results: Vec<Outcome>,
-    }
-    let response: Response =
-        serde_json::from_slice(&out.stdout).expect("the evaluator answers JSON");
-    assert_eq!(response.results.len(), cases.len());
-    response.results
-}
-
 /// `$context` for a caller behind the Cognito authorizer. Everything but `claims.sub` is
 /// something a template must not use as the caller.
 fn context(sub: &str) -> Value {
@@ -336,7 +239,7 @@ fn params(path: &[(&str, &str)]) -> Value {
 
 /// Runs the cases and checks each outcome, then fails listing every case that went wrong.
 fn run_and_check(cases: &[Case], check: impl Fn(usize, &Outcome) -> Result<(), String>) {
-    let outcomes = run(cases);
+    let outcomes: Vec<Outcome> = common::vtl::evaluate(cases);
     let failures: Vec<String> = outcomes
         .iter()
         .enumerate()
@@ -510,13 +413,13 @@ fn extra_fields(i: usize) -> Map<String, Value> {
 /// Address bodies as raw text, each with a different hostile value in each field, extra
 /// fields, and a few written with JSON escapes and white space rather than by serde_json.
 fn address_bodies() -> Vec<String> {
-    let mut bodies: Vec<String> = (0..HOSTILE.len())
+    let mut bodies: Vec<String> = (0..common::vtl::HOSTILE.len())
         .map(|i| {
             let mut body = extra_fields(i);
             for (k, field) in ADDRESS_FIELDS.iter().enumerate() {
                 body.insert(
                     field.to_string(),
-                    json!(HOSTILE[(i + k * 5) % HOSTILE.len()]),
+                    json!(common::vtl::HOSTILE[(i + k * 5) % common::vtl::HOSTILE.len()]),
                 );
             }
             serde_json::to_string(&body).expect("serializes")
@@ -551,7 +454,7 @@ fn ignored_bodies() -> Vec<Option<String>> {
     ];
     bodies.extend((0..7).map(|i| {
         let mut body = extra_fields(i);
-        body.insert("line1".into(), json!(HOSTILE[i]));
+        body.insert("line1".into(), json!(common::vtl::HOSTILE[i]));
         Some(serde_json::to_string(&body).expect("serializes"))
     }));
     bodies
@@ -572,7 +475,7 @@ fn address_cases(template: &str, model: &Value, path_param: bool) -> Vec<Case> {
                 validator.is_valid(&serde_json::from_str(&body).expect("JSON")),
                 "the address model rejects the test body {body}"
             );
-            let address_id = HOSTILE[(i * 7 + 3) % HOSTILE.len()];
+            let address_id = common::vtl::HOSTILE[(i * 7 + 3) % common::vtl::HOSTILE.len()];
             let path: &[(&str, &str)] = if path_param {
                 &[("addressId", address_id)]
             } else {
@@ -582,7 +485,7 @@ fn address_cases(template: &str, model: &Value, path_param: bool) -> Vec<Case> {
                 template: template.to_string(),
                 body: Some(body),
                 params: params(path),
-                context: context(SUBS[i % SUBS.len()]),
+                context: context(common::vtl::SUBS[i % common::vtl::SUBS.len()]),
                 form: false,
             }
         })
@@ -646,7 +549,7 @@ fn the_stand_ins_give_the_outputs_of_api_gateway_and_its_java_originals() {
             "$input.params().querystring.get('userId')|$input.params().header.get('userId')",
             "evil-query|evil-header",
         ),
-        ("$context.authorizer.claims.sub", SUBS[0]),
+        ("$context.authorizer.claims.sub", common::vtl::SUBS[0]),
         ("$util.base64Encode($input.path('$.q'))", "YSJi"),
     ];
     let cases: Vec<Case> = expectations
@@ -655,7 +558,7 @@ fn the_stand_ins_give_the_outputs_of_api_gateway_and_its_java_originals() {
             template: template.to_string(),
             body: Some(body.clone()),
             params: params(&[("addressId", "id-1")]),
-            context: context(SUBS[0]),
+            context: context(common::vtl::SUBS[0]),
             form: false,
         })
         .collect();
@@ -869,13 +772,16 @@ fn the_favorite_model_requires_a_restaurant_id_of_1_to_256_characters_without_co
         }
     }
     let mut accepted = 0;
-    for (i, id) in HOSTILE.iter().enumerate() {
+    for (i, id) in common::vtl::HOSTILE.iter().enumerate() {
         let body = with_id(i, id);
         let refused = id.chars().any(is_refused_in_a_restaurant_id);
         assert_eq!(model.is_valid(&body), !refused, "{body}");
         accepted += usize::from(!refused);
     }
-    assert!(accepted >= HOSTILE.len() - 5, "only {accepted} accepted");
+    assert!(
+        accepted >= common::vtl::HOSTILE.len() - 5,
+        "only {accepted} accepted"
+    );
     for id in [
         "r".repeat(256),
         "😀".repeat(256),
@@ -985,14 +891,14 @@ fn the_deleted_event_carries_only_the_caller_and_the_path_address_id_whatever_th
     let api = api();
     let template = request_template(&api, "/address/{addressId}", "delete");
     let bodies = ignored_bodies();
-    let cases: Vec<Case> = HOSTILE
+    let cases: Vec<Case> = common::vtl::HOSTILE
         .iter()
         .enumerate()
         .map(|(i, address_id)| Case {
             template: template.clone(),
             body: bodies[i % bodies.len()].clone(),
             params: params(&[("addressId", address_id)]),
-            context: context(SUBS[i % SUBS.len()]),
+            context: context(common::vtl::SUBS[i % common::vtl::SUBS.len()]),
             form: false,
         })
         .collect();
@@ -1002,7 +908,7 @@ fn the_deleted_event_carries_only_the_caller_and_the_path_address_id_whatever_th
         let output = outcome.output.as_deref().unwrap_or_default();
         let detail = json!({
             "userId": cases[i].context["authorizer"]["claims"]["sub"],
-            "addressId": HOSTILE[i],
+            "addressId": common::vtl::HOSTILE[i],
         });
         check_put_events(
             output,
@@ -1018,7 +924,7 @@ fn the_add_favorite_message_is_the_exact_restaurant_id_with_the_command_and_the_
     let api = api();
     let template = request_template(&api, "/favorite", "post");
     let model = validator(&body_model(&api, "/favorite", "post"));
-    let ids: Vec<&str> = HOSTILE
+    let ids: Vec<&str> = common::vtl::HOSTILE
         .iter()
         .copied()
         .filter(|id| !id.chars().any(is_refused_in_a_restaurant_id))
@@ -1037,7 +943,7 @@ fn the_add_favorite_message_is_the_exact_restaurant_id_with_the_command_and_the_
                 template: template.clone(),
                 body: Some(serde_json::to_string(&body).expect("serializes")),
                 params: params(&[]),
-                context: context(SUBS[i % SUBS.len()]),
+                context: context(common::vtl::SUBS[i % common::vtl::SUBS.len()]),
                 form: true,
             }
         })
@@ -1045,7 +951,12 @@ fn the_add_favorite_message_is_the_exact_restaurant_id_with_the_command_and_the_
 
     // Act and assert
     run_and_check(&cases, |i, outcome| {
-        check_send_message(outcome, ids[i], "AddFavorite", SUBS[i % SUBS.len()])
+        check_send_message(
+            outcome,
+            ids[i],
+            "AddFavorite",
+            common::vtl::SUBS[i % common::vtl::SUBS.len()],
+        )
     });
 }
 
@@ -1055,21 +966,26 @@ fn the_delete_favorite_message_is_the_exact_path_restaurant_id_with_the_command_
     let api = api();
     let template = request_template(&api, "/favorite/{restaurantId}", "delete");
     let bodies = ignored_bodies();
-    let cases: Vec<Case> = HOSTILE
+    let cases: Vec<Case> = common::vtl::HOSTILE
         .iter()
         .enumerate()
         .map(|(i, restaurant_id)| Case {
             template: template.clone(),
             body: bodies[i % bodies.len()].clone(),
             params: params(&[("restaurantId", restaurant_id)]),
-            context: context(SUBS[i % SUBS.len()]),
+            context: context(common::vtl::SUBS[i % common::vtl::SUBS.len()]),
             form: true,
         })
         .collect();
 
     // Act and assert
     run_and_check(&cases, |i, outcome| {
-        check_send_message(outcome, HOSTILE[i], "DeleteFavorite", SUBS[i % SUBS.len()])
+        check_send_message(
+            outcome,
+            common::vtl::HOSTILE[i],
+            "DeleteFavorite",
+            common::vtl::SUBS[i % common::vtl::SUBS.len()],
+        )
     });
 }
 
@@ -1110,14 +1026,14 @@ fn every_write_route_answers_a_4xx_of_its_service_with_400_and_a_json_message_an
                 "responses": op.integration.responses,
                 "status": status,
                 "body": body,
-                "context": context(SUBS[0]),
+                "context": context(common::vtl::SUBS[0]),
             }));
             expected.push((format!("{method} {path} answered {status}"), want));
         }
     }
 
     // Act
-    let outcomes = run(&cases);
+    let outcomes: Vec<Outcome> = common::vtl::evaluate(&cases);
 
     // Assert
     let mut failures = Vec::new();
