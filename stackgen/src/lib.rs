@@ -4,7 +4,8 @@
 //! The stages, each a function from one type to the next:
 //!
 //! 1. [`model::load`] parses the YAML files into the raw schema ([`model::Model`]); a file
-//!    stops at its first parse error, which carries `file:line:col`.
+//!    stops at its first parse error, which carries `file:line:col` (a missing field's
+//!    at the mapping that lacks it, see [`enclosing`]).
 //! 2. [`check::Checked::new`] runs every rule and returns all findings, or the checked model.
 //! 3. [`render::Renderer::render_all`] turns the checked model into the template files.
 //!
@@ -25,6 +26,7 @@
 pub mod check;
 pub mod commands;
 pub mod diag;
+pub mod enclosing;
 pub mod local;
 pub mod model;
 pub mod render;

@@ -1144,7 +1144,8 @@ pub fn parse_str<T: serde::de::DeserializeOwned>(
                     col: l.column(),
                 })
                 .unwrap_or(Loc { line: 1, col: 1 });
-            Err(Diagnostic::new(path, loc, parse_message(&e), None))
+            let (loc, message) = crate::enclosing::missing_field(&text, loc, parse_message(&e));
+            Err(Diagnostic::new(path, loc, message, None))
         }
     }
 }
