@@ -259,6 +259,17 @@ pub struct Response {
     pub cors: Option<String>,
 }
 
+/// POST /orders on the orders API at `api` as `user`.
+pub async fn post_order(api: &str, user: &User, body: &Value) -> Response {
+    call(
+        reqwest::Method::POST,
+        &format!("{api}/orders"),
+        Some(&user.token),
+        Some(body),
+    )
+    .await
+}
+
 /// Sends a request with an optional `Authorization` token and JSON body.
 pub async fn call(
     method: reqwest::Method,

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::helpers::{app, call, sign_up};
+use crate::helpers::{app, call, post_order, sign_up};
 
 fn order(order_id: &str, total: f64) -> serde_json::Value {
     json!({
@@ -27,39 +27,21 @@ async fn an_order_is_created_once_read_edited_and_canceled() {
     let id = uuid::Uuid::new_v4().to_string();
     let url = format!("{api}/orders/{id}");
 
-    let created = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&order(&id, 4.5)),
-    )
-    .await;
+    let created = post_order(&api, &user, &order(&id, 4.5)).await;
     assert_eq!(created.status, 200, "{created:?}");
     assert_eq!(created.cors.as_deref(), Some("*"));
     assert_eq!(created.body["orderId"], id.as_str());
     assert_eq!(created.body["userId"], user.sub.as_str());
     assert_eq!(created.body["status"], "PLACED");
 
-    let repeated = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&order(&id, 4.5)),
-    )
-    .await;
+    let repeated = post_order(&api, &user, &order(&id, 4.5)).await;
     assert_eq!(repeated.status, 200, "{repeated:?}");
     assert_eq!(
         repeated.body, created.body,
         "a repeat gets the first response"
     );
 
-    let conflicting = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&order(&id, 5.0)),
-    )
-    .await;
+    let conflicting = post_order(&api, &user, &order(&id, 5.0)).await;
     assert!(matches!(conflicting.status, 409 | 422), "{conflicting:?}");
 
     let got = call(Method::GET, &url, Some(&user.token), None).await;
@@ -101,13 +83,7 @@ async fn another_users_order_is_not_found_and_a_bad_body_is_400() {
     let other = sign_up(app, false).await;
     let api = app.api("orders", "OrdersServiceEndpoint");
     let id = uuid::Uuid::new_v4().to_string();
-    let created = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&owner.token),
-        Some(&order(&id, 1.0)),
-    )
-    .await;
+    let created = post_order(&api, &owner, &order(&id, 1.0)).await;
     assert_eq!(created.status, 200, "{created:?}");
 
     let foreign = call(
@@ -119,13 +95,7 @@ async fn another_users_order_is_not_found_and_a_bad_body_is_400() {
     .await;
     assert_eq!(foreign.status, 404, "{foreign:?}");
 
-    let bad = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&owner.token),
-        Some(&json!({"orderId": "x"})),
-    )
-    .await;
+    let bad = post_order(&api, &owner, &json!({"orderId": "x"})).await;
     assert_eq!(bad.status, 400, "{bad:?}");
     assert!(bad.body["message"].is_string());
 }
@@ -179,13 +149,7 @@ async fn an_order_placed_more_than_ten_minutes_ago_cannot_be_canceled() {
     let api = app.api("orders", "OrdersServiceEndpoint");
     let id = uuid::Uuid::new_v4().to_string();
     let url = format!("{api}/orders/{id}");
-    let created = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&order(&id, 3.0)),
-    )
-    .await;
+    let created = post_order(&api, &user, &order(&id, 3.0)).await;
     assert_eq!(created.status, 200, "{created:?}");
 
     // The cancel window is judged by the stored orderTime, so moving it back is the same
@@ -234,13 +198,7 @@ async fn an_idempotency_record_lives_an_hour_and_blocks_only_until_it_expires() 
     let api = app.api("orders", "OrdersServiceEndpoint");
     let id = uuid::Uuid::new_v4().to_string();
     let body = order(&id, 6.75);
-    let created = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&body),
-    )
-    .await;
+    let created = post_order(&api, &user, &body).await;
     assert_eq!(created.status, 200, "{created:?}");
     let now = OffsetDateTime::now_utc().unix_timestamp();
 
@@ -313,13 +271,7 @@ async fn an_idempotency_record_lives_an_hour_and_blocks_only_until_it_expires() 
     // duplicate's bounded wait of at most 10 s)...
     set_record("INPROGRESS", now + 3600, far_lock_ms).await;
     let started = Instant::now();
-    let held = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&body),
-    )
-    .await;
+    let held = post_order(&api, &user, &body).await;
     assert_eq!(held.status, 409, "{held:?}");
     assert!(held.body["message"].is_string(), "{held:?}");
     let waited = started.elapsed();
@@ -331,13 +283,7 @@ async fn an_idempotency_record_lives_an_hour_and_blocks_only_until_it_expires() 
     // ...the same record past its expiration no longer counts, even with its lock still
     // running: the repeat gets the stored order.
     set_record("INPROGRESS", now - 60, far_lock_ms).await;
-    let repeated = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&body),
-    )
-    .await;
+    let repeated = post_order(&api, &user, &body).await;
     assert_eq!(repeated.status, 200, "{repeated:?}");
     assert_eq!(repeated.body, created.body, "the original order");
     let listed = call(

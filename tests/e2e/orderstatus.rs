@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{ASYNC_WAIT, app, call, eventually, peek, sign_up};
+use crate::helpers::{ASYNC_WAIT, app, call, eventually, peek, post_order, sign_up};
 
 #[tokio::test]
 async fn an_order_updated_event_from_an_sdk_client_changes_what_get_order_returns() {
@@ -13,13 +13,7 @@ async fn an_order_updated_event_from_an_sdk_client_changes_what_get_order_return
     let user = sign_up(app, false).await;
     let api = app.api("orders", "OrdersServiceEndpoint");
     let order_id = uuid::Uuid::new_v4().to_string();
-    let created = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&json!({"restaurantId": "rest-1", "orderId": order_id, "orderItems": [{"id": "i-1", "name": "Pizza", "price": 9.99, "quantity": 2}], "totalAmount": 19.98})),
-    )
-    .await;
+    let created = post_order(&api, &user, &json!({"restaurantId": "rest-1", "orderId": order_id, "orderItems": [{"id": "i-1", "name": "Pizza", "price": 9.99, "quantity": 2}], "totalAmount": 19.98})).await;
     assert_eq!(created.status, 200, "{created:?}");
     assert_eq!(created.body["status"], "PLACED");
 
@@ -66,13 +60,7 @@ async fn an_order_updated_event_without_a_status_ends_in_the_dead_letter_queue_a
     let user = sign_up(app, false).await;
     let api = app.api("orders", "OrdersServiceEndpoint");
     let order_id = uuid::Uuid::new_v4().to_string();
-    let created = call(
-        Method::POST,
-        &format!("{api}/orders"),
-        Some(&user.token),
-        Some(&json!({"restaurantId": "rest-1", "orderId": order_id, "orderItems": [{"id": "i-1"}], "totalAmount": 3})),
-    )
-    .await;
+    let created = post_order(&api, &user, &json!({"restaurantId": "rest-1", "orderId": order_id, "orderItems": [{"id": "i-1"}], "totalAmount": 3})).await;
     assert_eq!(created.status, 200, "{created:?}");
     // The rule's dead-letter queue, by the name `stackgen local` gives it.
     let dlq = clients
