@@ -847,6 +847,18 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
             .or_default()
             .insert(spec.method.as_str().to_ascii_lowercase(), Json::Object(op));
     }
+    // Browsers preflight every call that sends `Authorization` or a JSON body; the
+    // preflight carries no credentials, so it must not meet an authorizer. An OPTIONS route
+    // the model declares itself replaces the generated one, as with SAM's `Cors`.
+    for ops in paths.values_mut() {
+        if !ops.contains_key("options") {
+            let methods: Vec<String> = ops.keys().map(|m| m.to_ascii_uppercase()).collect();
+            ops.insert(
+                "options".into(),
+                preflight_operation(methods.iter().map(String::as_str)),
+            );
+        }
+    }
 
     let mut security = serde_json::Map::new();
     for (aname, a) in &api.authorizers {
@@ -983,6 +995,70 @@ fn service_integration(
         "requestTemplates": {"application/json": request},
         "passthroughBehavior": "never",
         "responses": responses,
+    })
+}
+
+/// `Access-Control-Allow-Headers` of a preflight answer: what the app's clients send, and
+/// the headers of SigV4-signed and API key calls. `Authorization` is named because the
+/// wildcard `*` does not cover it.
+pub const CORS_ALLOW_HEADERS: &str =
+    "Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token";
+
+/// `Access-Control-Max-Age` of a preflight answer, in seconds: browsers cache it this long
+/// (Chromium caps it at two hours), so a change of a path's methods shows within minutes.
+pub const CORS_MAX_AGE_SECONDS: u32 = 600;
+
+/// The headers answering a CORS preflight on a path whose routes have `methods` (upper
+/// case), sorted by name. The origin is `*`, as in every response of the handlers: the APIs
+/// authenticate with a token in `Authorization`, never with cookies, so no origin needs to
+/// be trusted. `Access-Control-Allow-Methods` is the path's methods and `OPTIONS`, sorted.
+pub fn preflight_headers<'a>(
+    methods: impl IntoIterator<Item = &'a str>,
+) -> [(&'static str, String); 4] {
+    let mut allowed: BTreeSet<&str> = methods.into_iter().collect();
+    allowed.insert("OPTIONS");
+    [
+        (
+            "Access-Control-Allow-Headers",
+            CORS_ALLOW_HEADERS.to_owned(),
+        ),
+        (
+            "Access-Control-Allow-Methods",
+            allowed.into_iter().collect::<Vec<_>>().join(","),
+        ),
+        ("Access-Control-Allow-Origin", "*".to_owned()),
+        ("Access-Control-Max-Age", CORS_MAX_AGE_SECONDS.to_string()),
+    ]
+}
+
+/// The unauthenticated OPTIONS operation of a path: a mock integration answering 200 with
+/// the [`preflight_headers`] and no body.
+fn preflight_operation<'a>(methods: impl IntoIterator<Item = &'a str>) -> Json {
+    let headers = preflight_headers(methods);
+    let declared: serde_json::Map<String, Json> = headers
+        .iter()
+        .map(|(name, _)| (name.to_string(), json!({"type": "string"})))
+        .collect();
+    let values: serde_json::Map<String, Json> = headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                format!("method.response.header.{name}"),
+                json!(format!("'{value}'")),
+            )
+        })
+        .collect();
+    json!({
+        "summary": "CORS preflight",
+        "produces": ["application/json"],
+        "security": [],
+        "responses": {"200": {"description": "CORS preflight answer", "headers": declared}},
+        "x-amazon-apigateway-integration": {
+            "type": "mock",
+            "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+            "passthroughBehavior": "when_no_match",
+            "responses": {"default": {"statusCode": "200", "responseParameters": values}},
+        },
     })
 }
 

@@ -308,3 +308,151 @@ fn the_favorites_consumer_reports_batch_item_failures() {
 fn rendering_twice_gives_the_same_bytes() {
     assert_eq!(common::render_repo(), common::render_repo());
 }
+
+/// The parts of a rendered template the CORS preflight test reads.
+mod openapi {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+    use serde_json::Value;
+    use serde_saphyr::Tagged;
+
+    #[derive(Deserialize)]
+    pub struct Stack {
+        #[serde(rename = "Resources")]
+        pub resources: BTreeMap<String, Resource>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Resource {
+        #[serde(rename = "Type")]
+        pub kind: String,
+        #[serde(rename = "Properties", default)]
+        pub properties: Option<Properties>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Properties {
+        #[serde(rename = "DefinitionBody", default)]
+        pub definition_body: Option<Body>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Body {
+        pub paths: BTreeMap<String, BTreeMap<String, Operation>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Operation {
+        pub security: Option<Value>,
+        #[serde(default)]
+        pub responses: Value,
+        #[serde(rename = "x-amazon-apigateway-integration")]
+        pub integration: Integration,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Integration {
+        #[serde(rename = "type")]
+        pub kind: String,
+        #[serde(rename = "requestTemplates", default)]
+        pub request_templates: BTreeMap<String, Tagged<String>>,
+        #[serde(default)]
+        pub responses: Value,
+    }
+}
+
+#[test]
+fn every_api_path_answers_a_cors_preflight_without_auth() {
+    let model = stackgen::model::load(&common::repo().join("model")).expect("model parses");
+    let files = files();
+    let mut apis = 0;
+    for svc in &model.services {
+        let text = &files[&format!("{}.yaml", svc.file.service)];
+        let stack: openapi::Stack = serde_saphyr::from_str(text).expect("the template parses");
+        for (name, api) in &svc.file.apis {
+            apis += 1;
+            let mut expected: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for route in &api.routes {
+                let spec = &route.route.value;
+                expected
+                    .entry(spec.path.clone())
+                    .or_default()
+                    .push(spec.method.as_str());
+            }
+            let resource = &stack.resources[name.as_str()];
+            assert_eq!(resource.kind, "AWS::Serverless::Api");
+            let body = resource
+                .properties
+                .as_ref()
+                .and_then(|p| p.definition_body.as_ref())
+                .expect("an OpenAPI body");
+            let paths: Vec<&String> = body.paths.keys().collect();
+            assert_eq!(paths, expected.keys().collect::<Vec<_>>(), "{name}");
+            for (path, mut methods) in expected {
+                let ops = &body.paths[&path];
+                let mut keys: Vec<String> = ops.keys().map(|m| m.to_ascii_uppercase()).collect();
+                methods.push("OPTIONS");
+                methods.sort_unstable();
+                keys.sort_unstable();
+                assert_eq!(keys, methods, "{name} {path}");
+                let options = &ops["options"];
+                let what = format!("{name} OPTIONS {path}");
+                assert_eq!(options.security, Some(serde_json::json!([])), "{what}");
+                assert_eq!(options.integration.kind, "mock", "{what}");
+                assert_eq!(
+                    options.integration.request_templates["application/json"].0,
+                    r#"{"statusCode": 200}"#,
+                    "{what}"
+                );
+                let want = serde_json::json!({
+                    "method.response.header.Access-Control-Allow-Origin": "'*'",
+                    "method.response.header.Access-Control-Allow-Headers": "'Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token'",
+                    "method.response.header.Access-Control-Allow-Methods": format!("'{}'", methods.join(",")),
+                    "method.response.header.Access-Control-Max-Age": "'600'",
+                });
+                let default = &options.integration.responses["default"];
+                assert_eq!(default["statusCode"], "200", "{what}");
+                assert_eq!(default["responseParameters"], want, "{what}");
+                // API Gateway maps only headers the method response declares.
+                let declared = options.responses["200"]["headers"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{what}: no method response headers"));
+                for header in want.as_object().into_iter().flatten().map(|(k, _)| k) {
+                    let header = header.trim_start_matches("method.response.header.");
+                    assert!(declared.contains_key(header), "{what}: {header} undeclared");
+                }
+                // Every other operation keeps its authorizer.
+                for (method, op) in ops.iter().filter(|(m, _)| *m != "options") {
+                    let auth = rendered_auth(op);
+                    let route = api
+                        .routes
+                        .iter()
+                        .find(|r| {
+                            r.route.value.path == path
+                                && r.route.value.method.as_str().eq_ignore_ascii_case(method)
+                        })
+                        .expect("a route of the model");
+                    assert_eq!(
+                        auth.as_deref(),
+                        stackgen::render::effective_auth(api, route),
+                        "{name} {method} {path}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(apis, 3);
+}
+
+/// The authorizer an operation names in `security`, if any.
+fn rendered_auth(op: &openapi::Operation) -> Option<String> {
+    op.security
+        .as_ref()?
+        .as_array()?
+        .first()?
+        .as_object()?
+        .keys()
+        .next()
+        .cloned()
+}
