@@ -45,6 +45,7 @@ apis:
       - { route: POST /public, auth: none, body: Thing, integration: { function: Echo } }
       - { route: "GET /users/{userid}", integration: { function: Echo } }
       - { route: GET /users, integration: { function: Echo } }
+      - { route: "PUT /users/{userid}", integration: { function: Echo } }
       - { route: "GET /short/{x}", auth: ShortToken, integration: { function: Echo } }
       - { route: GET /nocache, auth: NoCache, integration: { function: Echo } }
       - { route: "GET /orders/{orderId}", auth: Pool, integration: { function: Echo } }
@@ -302,6 +303,54 @@ async fn unknown_paths_methods_and_stages_are_403_missing_authentication_token()
     let wrong_stage = format!("http://{}/Dev/public/1", app.api.addr());
     let response = app.http.get(wrong_stage).send().await.expect("answers");
     assert_eq!(response.status(), 403);
+    assert!(app.fake.calls_of("Echo").is_empty());
+}
+
+#[tokio::test]
+async fn a_cors_preflight_is_200_with_the_paths_methods_and_calls_no_authorizer() {
+    let app = App::start().await;
+    for (path, methods) in [
+        ("/users/u-1", "GET,OPTIONS,PUT"),
+        ("/users", "GET,OPTIONS"),
+        ("/orders/o-1", "GET,OPTIONS"),
+        ("/public", "OPTIONS,POST"),
+        ("/public/a/", "GET,OPTIONS"),
+    ] {
+        // What a browser sends before a call with a token and a JSON body.
+        let response = app
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", app.api.url()))
+            .header("Origin", "https://app.example.com")
+            .header("Access-Control-Request-Method", "PUT")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers().clone();
+        assert_eq!(headers["access-control-allow-origin"], "*", "{path}");
+        assert_eq!(headers["access-control-allow-methods"], methods, "{path}");
+        assert_eq!(
+            headers["access-control-allow-headers"],
+            "Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token",
+            "{path}"
+        );
+        assert_eq!(headers["access-control-max-age"], "600", "{path}");
+        assert!(headers.contains_key("x-amzn-requestid"), "{path}");
+        assert_eq!(response.bytes().await.expect("a body").len(), 0, "{path}");
+    }
+    // An unknown path has no preflight either.
+    let response = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/nope", app.api.url()))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 403);
+    assert!(app.fake.calls_of("AuthFn").is_empty());
     assert!(app.fake.calls_of("Echo").is_empty());
 }
 

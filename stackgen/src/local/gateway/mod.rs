@@ -7,6 +7,8 @@
 //!
 //! - **Routing** ([`routes`]): `/<stage>/<path>`, literal segments before `{param}`s before
 //!   greedy `{param+}`; an unknown path or method is 403 `Missing Authentication Token`.
+//!   OPTIONS on a known path is the CORS preflight the rendered mock answers: 200 with
+//!   [`crate::render::preflight_headers`], no authorizer, no body.
 //! - **Authorizers** ([`authorizer`]): the Lambda TOKEN authorizer (invoked through the local
 //!   runtime, its IAM policy cached by token and evaluated per request by [`policy`]) and the
 //!   Cognito user pool authorizer (ID tokens checked against the pool's JWKS on the AWS
@@ -66,7 +68,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use axum::serve::ListenerExt as _;
 use bytes::Bytes;
@@ -75,7 +77,7 @@ use stackgen_local::{InvokeError, InvokeOutcome};
 use tokio::sync::oneshot;
 
 use crate::model::{Api, Authorizer, Integration, RouteSpec};
-use crate::render::effective_auth;
+use crate::render::{effective_auth, preflight_headers};
 use crate::vtl::{CallerSource, Service};
 
 use authorizer::{CognitoAuthorizer, Identity, Rejection, TokenAuthorizer};
@@ -555,6 +557,17 @@ fn json_response(status: StatusCode, body: impl Into<Body>, request_id: &str) ->
     response
 }
 
+/// The answer of the rendered OPTIONS mock integration: 200, the preflight headers, no body.
+fn preflight<'a>(methods: impl IntoIterator<Item = &'a str>, request_id: &str) -> Response {
+    let mut response = json_response(StatusCode::OK, Body::empty(), request_id);
+    for (name, value) in preflight_headers(methods) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
+}
+
 fn missing_token(request_id: &str) -> Response {
     gateway_response(
         StatusCode::FORBIDDEN,
@@ -625,6 +638,12 @@ async fn handle(
     };
     let method = parts.method.as_str();
     let Some(matched) = gw.routes.find(method, path) else {
+        // The rendered API has an unauthenticated mock OPTIONS on every path.
+        if parts.method == Method::OPTIONS
+            && let Some(methods) = gw.routes.methods(path)
+        {
+            return preflight(methods.map(|m| m.as_str()), &request_id);
+        }
         return missing_token(&request_id);
     };
     let route = matched.route;

@@ -4,7 +4,8 @@
 //! resource whose segments match, preferring at each segment a literal over a `{param}` and
 //! a `{param}` over a greedy `{param+}`; then the method picks the route. A path no resource
 //! matches, and a resource without the request's method, are both answered by API Gateway
-//! with 403 `Missing Authentication Token`, so [`Table::find`] does not tell them apart.
+//! with 403 `Missing Authentication Token`, so [`Table::find`] does not tell them apart;
+//! [`Table::methods`] gives a matched resource's methods, for the generated CORS preflight.
 //!
 //! Path parameter values are percent-decoded; the raw path stays as sent (REST APIs hand
 //! `path` to the function still encoded).
@@ -68,24 +69,7 @@ impl<T> Table<T> {
 
     /// The route for `method` on `path` (the part after the stage, starting with `/`).
     pub fn find(&self, method: &str, path: &str) -> Option<Matched<'_, T>> {
-        let trimmed = path
-            .strip_suffix('/')
-            .filter(|p| !p.is_empty())
-            .unwrap_or(path);
-        let parts: Vec<&str> = if trimmed == "/" || trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.strip_prefix('/')?.split('/').collect()
-        };
-        let mut best: Option<(Vec<u8>, &Resource<T>)> = None;
-        for resource in &self.resources {
-            if let Some(rank) = rank(&resource.segments, &parts)
-                && best.as_ref().is_none_or(|(b, _)| rank > *b)
-            {
-                best = Some((rank, resource));
-            }
-        }
-        let (_, resource) = best?;
+        let (resource, parts) = self.resource(path)?;
         let route = resource
             .methods
             .iter()
@@ -103,6 +87,35 @@ impl<T> Table<T> {
             }
         }
         Some(Matched { route, params })
+    }
+
+    /// The methods of the resource `path` matches, in the order they were added; `None` when
+    /// no resource matches. A CORS preflight answers with them.
+    pub fn methods(&self, path: &str) -> Option<impl Iterator<Item = Method> + '_> {
+        let (resource, _) = self.resource(path)?;
+        Some(resource.methods.iter().map(|(m, _)| *m))
+    }
+
+    /// The resource that matches `path` best, and the path's segments.
+    fn resource<'p>(&self, path: &'p str) -> Option<(&Resource<T>, Vec<&'p str>)> {
+        let trimmed = path
+            .strip_suffix('/')
+            .filter(|p| !p.is_empty())
+            .unwrap_or(path);
+        let parts: Vec<&str> = if trimmed == "/" || trimmed.is_empty() {
+            Vec::new()
+        } else {
+            trimmed.strip_prefix('/')?.split('/').collect()
+        };
+        let mut best: Option<(Vec<u8>, &Resource<T>)> = None;
+        for resource in &self.resources {
+            if let Some(rank) = rank(&resource.segments, &parts)
+                && best.as_ref().is_none_or(|(b, _)| rank > *b)
+            {
+                best = Some((rank, resource));
+            }
+        }
+        best.map(|(_, resource)| (resource, parts))
     }
 }
 
@@ -235,6 +248,23 @@ mod tests {
             t.find("DELETE", "/users/a").unwrap().route,
             "DELETE /users/{userid}"
         );
+    }
+
+    #[test]
+    fn the_methods_of_the_matched_resource_are_listed() {
+        let t = table(&[
+            "GET /users/{userid}",
+            "DELETE /users/{userid}",
+            "GET /users",
+        ]);
+        let methods: Vec<Method> = t.methods("/users/a").unwrap().collect();
+        assert_eq!(methods, [Method::Get, Method::Delete]);
+        assert_eq!(
+            t.methods("/users/").unwrap().collect::<Vec<_>>(),
+            [Method::Get]
+        );
+        assert!(t.methods("/users/a/b").is_none());
+        assert!(t.methods("/nope").is_none());
     }
 
     #[test]
