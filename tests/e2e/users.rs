@@ -27,6 +27,53 @@ async fn requests_without_a_valid_token_are_401_on_every_api() {
 }
 
 #[tokio::test]
+async fn a_browser_preflight_without_a_token_is_200_on_every_api() {
+    let app = app();
+    let client = reqwest::Client::new();
+    for (url, methods) in [
+        (
+            format!("{}/users/someone", app.api("users", "APIEndpoint")),
+            "DELETE,GET,OPTIONS,PUT",
+        ),
+        (
+            format!("{}/orders", app.api("orders", "OrdersServiceEndpoint")),
+            "GET,OPTIONS,POST",
+        ),
+        (
+            format!(
+                "{}/favorite/r-1",
+                app.api("userprofile", "ProfileApiEndpoint")
+            ),
+            "DELETE,OPTIONS",
+        ),
+    ] {
+        let response = client
+            .request(Method::OPTIONS, &url)
+            .header("Origin", "https://app.example.com")
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(response.status(), 200, "{url}");
+        let headers = response.headers();
+        assert_eq!(headers["access-control-allow-origin"], "*", "{url}");
+        assert_eq!(headers["access-control-allow-methods"], methods, "{url}");
+        let allowed = headers["access-control-allow-headers"]
+            .to_str()
+            .expect("ASCII")
+            .to_ascii_lowercase();
+        for header in ["authorization", "content-type"] {
+            assert!(allowed.split(',').any(|h| h == header), "{url}: {allowed}");
+        }
+        assert!(headers.contains_key("access-control-max-age"), "{url}");
+    }
+}
+
+#[tokio::test]
 async fn a_regular_user_reaches_only_their_own_record_and_an_admin_every_record() {
     let app = app();
     let api = app.api("users", "APIEndpoint");
