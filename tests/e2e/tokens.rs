@@ -151,6 +151,22 @@ async fn an_expired_id_token_signed_with_the_pools_key_is_401_on_both_authorizer
     assert_status(&urls, &expired, 401, "an expired token").await;
 }
 
+#[tokio::test]
+async fn an_id_token_of_another_issuer_signed_with_the_pools_key_is_401_on_both_authorizers() {
+    let app = app();
+    let user = sign_up(app, false).await;
+    let urls = protected_urls(app, &user).await;
+    let (_, mut claims) = parts(&user.token);
+    let issuer = claims["iss"].as_str().expect("an issuer").to_owned();
+    // Another pool in the same region: the signature is good, only the issuer is wrong.
+    let (base, _) = issuer
+        .rsplit_once('/')
+        .expect("an issuer ends with the pool id");
+    claims.insert("iss".into(), format!("{base}/us-east-1_Another1").into());
+    let token = sign_with_pool_key(&claims).await;
+    assert_status(&urls, &token, 401, "a token of another issuer").await;
+}
+
 /// Signs `claims` as moto signs its user pools' tokens: RS256 with the private key
 /// shipped in the moto package, run by the Python of the moto server the app uses.
 async fn sign_with_pool_key(claims: &Map<String, Value>) -> String {
