@@ -67,9 +67,15 @@ pub(crate) struct ProcessChannels {
     /// Wakes the supervisor when an invocation starts while it has no deadline to
     /// watch; while it has one, this only leaves a permit and wakes nobody.
     pub started: Notify,
+    /// Wakes the supervisor when the pending invocation has been answered; it waits
+    /// on this only to replace a process that was busy when a reload was asked for.
+    pub finished: Notify,
     events: mpsc::UnboundedSender<ApiEvent>,
     polled: AtomicBool,
     closed: watch::Sender<bool>,
+    /// Set when the process is to be replaced once it is idle: its `/next` takes
+    /// nothing more and waits for the channels to close.
+    draining: watch::Sender<bool>,
 }
 
 impl ProcessChannels {
@@ -86,6 +92,26 @@ impl ProcessChannels {
     pub fn close_and_take(&self) -> (Option<Pending>, Option<Invocation>) {
         self.close();
         (lock(&self.current).take(), self.take_carried())
+    }
+
+    /// Closes the channels unless an invocation is pending, and then returns the
+    /// invocation carried for the process, if any; `None`, and nothing closed, while
+    /// the process is handling an invocation.
+    pub fn close_if_idle(&self) -> Option<Option<Invocation>> {
+        let current = lock(&self.current);
+        if current.is_some() {
+            return None;
+        }
+        // Closed under the lock `/next` checks before it records an invocation, so
+        // one it took meanwhile is put back in the queue, not lost.
+        self.close();
+        drop(current);
+        Some(self.take_carried())
+    }
+
+    /// Lets the process finish its pending invocation but take no other.
+    pub fn drain(&self) {
+        self.draining.send_replace(true);
     }
 
     /// Takes the pending invocation if its deadline has passed.
@@ -165,9 +191,11 @@ impl ApiState {
             carried: Mutex::new(None),
             current: Mutex::new(None),
             started: Notify::new(),
+            finished: Notify::new(),
             events,
             polled: AtomicBool::new(false),
             closed: watch::Sender::new(false),
+            draining: watch::Sender::new(false),
         });
         (channels, events_rx)
     }
@@ -286,14 +314,28 @@ async fn next(State(state): State<Arc<ApiState>>) -> Response {
 /// The invocation this `/next` answers with, or `None` once its process is closed.
 async fn take_invocation(channels: &ProcessChannels) -> Option<Invocation> {
     let mut closed = channels.closed.subscribe();
+    let mut draining = channels.draining.subscribe();
     loop {
         let invocation = match channels.take_carried() {
             Some(invocation) => invocation,
-            None => tokio::select! {
-                biased;
-                _ = closed.wait_for(|closed| *closed) => return None,
-                invocation = async { channels.queue.lock().await.recv().await } => invocation?,
-            },
+            None => {
+                let taken = tokio::select! {
+                    biased;
+                    _ = closed.wait_for(|closed| *closed) => return None,
+                    _ = draining.wait_for(|draining| *draining) => None,
+                    invocation = async { channels.queue.lock().await.recv().await } => Some(invocation?),
+                };
+                match taken {
+                    Some(invocation) => invocation,
+                    None => {
+                        // A process about to be replaced leaves the queue to its
+                        // successor, and waits to be closed rather than exit while
+                        // it is still current.
+                        let _ = closed.wait_for(|closed| *closed).await;
+                        return None;
+                    }
+                }
+            }
         };
         if invocation.reply.is_closed() {
             // The caller gave up while it was queued.
@@ -376,6 +418,7 @@ fn complete(
     });
     // The caller may have stopped waiting; the process still gets its acknowledgement.
     let _ = pending.reply.send(result);
+    channels.finished.notify_one();
     true
 }
 

@@ -12,7 +12,11 @@
 //!   timed-out sandbox;
 //! - an exit during an invocation gives [`InvokeError::Exited`], and a replacement;
 //! - with no process (lazy start, or after an init failure), the next queued
-//!   invocation starts one and is carried to it.
+//!   invocation starts one and is carried to it;
+//! - a reload (a new generation on the reload channel, after a rebuild) replaces the
+//!   process with one started from the bootstrap again: at once when it is idle,
+//!   right after it answers when it is busy (it takes no further invocation
+//!   meanwhile). Lazy instances start the new process when the next invocation comes.
 //!
 //! A process that fails during an invocation is replaced at once, so the next invoke
 //! finds a warm process; one that fails to initialise is replaced only when the next
@@ -96,6 +100,10 @@ pub(crate) struct Instance {
     pub launcher: Launcher,
     pub queue: Queue,
     pub shutdown: watch::Receiver<bool>,
+    /// A new value asks for the process to be replaced (see [`crate::Runtime::reload`]).
+    pub reload: watch::Receiver<u64>,
+    /// Whether a reload was asked for since the current process started.
+    pub stale: bool,
 }
 
 /// The running process and the API state that belongs to it.
@@ -107,6 +115,7 @@ struct Current {
 
 impl Instance {
     pub async fn run(mut self) {
+        let mut reload = self.reload.clone();
         let mut current = None;
         if self.shared.eager {
             current = self.start(None).await;
@@ -123,13 +132,48 @@ impl Instance {
                 event = event_of(&mut current) => self.on_event(&mut current, event).await,
                 () = sleep_until(init_deadline) => self.on_init_timeout(&mut current).await,
                 () = deadline_passed(channels.as_deref()) => self.on_deadline(&mut current).await,
+                // Checked again below; the stale process may have answered.
+                () = answered(channels.as_deref()), if self.stale => {}
+                changed = reload.changed() => match changed {
+                    Ok(()) => self.stale = true,
+                    // The runtime is gone.
+                    Err(_) => break,
+                },
                 invocation = self.next_queued(), if current.is_none() => match invocation {
                     Some(invocation) => current = self.start(Some(invocation)).await,
                     None => break,
                 },
             }
+            if self.stale && !*self.shutdown.borrow() {
+                self.reload_if_idle(&mut current).await;
+            }
         }
         self.stop(current).await;
+    }
+
+    /// Replaces a process started before the last reload, unless it is handling an
+    /// invocation: then it is told to take no other, and this runs again once it
+    /// has answered.
+    async fn reload_if_idle(&mut self, current: &mut Option<Current>) {
+        let Some(c) = current.as_ref() else {
+            // Nothing to replace; an eager instance (here after an init failure)
+            // tries the new bootstrap now, once, a lazy one at its next invocation.
+            self.stale = false;
+            if self.shared.eager {
+                *current = self.start(None).await;
+            }
+            return;
+        };
+        let Some(carried) = c.channels.close_if_idle() else {
+            c.channels.drain();
+            return;
+        };
+        tracing::debug!(function = %self.spec.name(), pid = c.process.pid(), "reloading");
+        self.discard(current).await;
+        self.stale = false;
+        if carried.is_some() || self.shared.eager {
+            *current = self.start(carried).await;
+        }
     }
 
     async fn on_event(&mut self, current: &mut Option<Current>, event: ProcessEvent) {
@@ -222,6 +266,8 @@ impl Instance {
 
     /// Starts a process, with `carried` reserved for its first `/next`.
     async fn start(&mut self, carried: Option<Invocation>) -> Option<Current> {
+        // Whatever started it, the new process runs the bootstrap as it is now.
+        self.stale = false;
         let runtime_api = self.addr.to_string();
         let log_stream = log_stream_name();
         let env = self.spec.process_env(&EnvContext {
@@ -389,6 +435,15 @@ async fn event_of(current: &mut Option<Current>) -> ProcessEvent {
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes when `channels`' process answers an invocation, or never if there is
+/// no process.
+async fn answered(channels: Option<&ProcessChannels>) {
+    match channels {
+        Some(channels) => channels.finished.notified().await,
         None => std::future::pending().await,
     }
 }

@@ -189,6 +189,7 @@ impl RuntimeBuilder {
             );
             let (queue_tx, queue_rx) = mpsc::unbounded_channel();
             let queue = Arc::new(Mutex::new(queue_rx));
+            let (reload, _) = watch::channel(0);
             let mut instances = Vec::new();
             for (listener, addr) in bound {
                 let (info, info_rx) = watch::channel(InstanceInfo::new(addr));
@@ -232,6 +233,8 @@ impl RuntimeBuilder {
                     },
                     queue: queue.clone(),
                     shutdown: shutdown.subscribe(),
+                    reload: reload.subscribe(),
+                    stale: false,
                 };
                 supervisors.push(tokio::spawn(instance.run()));
             }
@@ -240,6 +243,7 @@ impl RuntimeBuilder {
                 Function {
                     queue: queue_tx,
                     instances,
+                    reload,
                 },
             );
         }
@@ -276,6 +280,8 @@ pub struct Runtime {
 struct Function {
     queue: mpsc::UnboundedSender<Invocation>,
     instances: Vec<watch::Receiver<InstanceInfo>>,
+    /// Counts the reloads asked for; each supervisor watches it.
+    reload: watch::Sender<u64>,
 }
 
 impl Runtime {
@@ -368,6 +374,33 @@ impl Runtime {
         };
         tokio::time::timeout(timeout, all).await.ok()??;
         self.instances(function)
+    }
+
+    /// Replaces every function's processes with new ones started from their
+    /// bootstraps, to run binaries rebuilt since they started. Returns at once; the
+    /// replacement never fails an invocation:
+    ///
+    /// - an idle process is replaced now (for a lazy runtime, the new one starts
+    ///   with the next invocation);
+    /// - a busy one finishes its invocation, takes no other, and is replaced right
+    ///   after it answers; queued invocations go to the new process;
+    /// - an instance left without a process by an init failure tries the bootstrap
+    ///   again (once, if the runtime is eager), and a new bootstrap that fails its
+    ///   init fails like any other.
+    pub fn reload(&self) {
+        for function in self.functions.values() {
+            function.reload.send_modify(|generation| *generation += 1);
+        }
+    }
+
+    /// Like [`Runtime::reload`], for the processes of `function` only; `false` for an
+    /// unknown name.
+    pub fn reload_function(&self, function: &str) -> bool {
+        let Some(target) = self.functions.get(function) else {
+            return false;
+        };
+        target.reload.send_modify(|generation| *generation += 1);
+        true
     }
 
     /// The pids of all live function processes.

@@ -4,4 +4,5 @@ mod failures;
 mod invoke;
 mod lifecycle;
 mod once;
+mod reload;
 mod support;
