@@ -656,6 +656,30 @@ pub struct Table {
     /// Continuous backups.
     #[serde(default)]
     pub point_in_time_recovery: bool,
+    /// What stack deletion and replacement do with the table: `retain` when not given.
+    #[serde(default)]
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+/// What CloudFormation does with a resource when its stack is deleted or an update replaces
+/// it (the resource's `DeletionPolicy` and `UpdateReplacePolicy`, always set alike).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionPolicy {
+    /// Keep the resource, and its data, outside the stack.
+    Retain,
+    /// Delete the resource with its data.
+    Delete,
+}
+
+impl DeletionPolicy {
+    /// The CloudFormation value (`Retain`, `Delete`).
+    pub fn as_cfn(self) -> &'static str {
+        match self {
+            Self::Retain => "Retain",
+            Self::Delete => "Delete",
+        }
+    }
 }
 
 /// A key attribute.
@@ -701,6 +725,10 @@ pub struct UserPool {
     /// Groups created with the pool, by resource name.
     #[serde(default)]
     pub groups: BTreeMap<Sp<Name>, Group>,
+    /// What stack deletion and replacement do with the pool and its groups: `retain` when
+    /// not given.
+    #[serde(default)]
+    pub deletion_policy: Option<DeletionPolicy>,
 }
 
 /// A Cognito group.
@@ -726,6 +754,9 @@ pub struct Queue {
     /// Where messages go after `max_receive_count` failed receives.
     #[serde(default)]
     pub dead_letter: Option<DeadLetter>,
+    /// What stack deletion and replacement do with the queue: `delete` when not given.
+    #[serde(default)]
+    pub deletion_policy: Option<DeletionPolicy>,
 }
 
 /// A redrive policy.

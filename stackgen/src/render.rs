@@ -23,8 +23,8 @@ use serde_json::json;
 
 use crate::check::{Checked, Kind, Resolved, Scope};
 use crate::model::{
-    Access, Api, Authorizer, EnvValue, Integration, Json, OutputValue, ParameterType, Route,
-    ServiceFile, Tracing,
+    Access, Api, Authorizer, DeletionPolicy, EnvValue, Integration, Json, OutputValue,
+    ParameterType, Route, ServiceFile, Tracing,
 };
 use crate::vtl::{self, CallerSource};
 use crate::yaml;
@@ -214,9 +214,9 @@ struct ServiceView {
     source: String,
     description: String,
     parameters: Vec<ParamView>,
-    tables: Vec<TableView>,
+    tables: Vec<StatefulView>,
     user_pools: Vec<UserPoolView>,
-    queues: Vec<NamedProps>,
+    queues: Vec<StatefulView>,
     queue_policies: Vec<NamedProps>,
     buses: Vec<NamedProps>,
     functions: Vec<FunctionView>,
@@ -254,15 +254,19 @@ struct ParamView {
     description: String,
 }
 
+/// A resource holding data, with its `DeletionPolicy` (also its `UpdateReplacePolicy`).
 #[derive(Serialize)]
-struct TableView {
+struct StatefulView {
     name: String,
+    policy: &'static str,
     properties: Value,
 }
 
 #[derive(Serialize)]
 struct UserPoolView {
     name: String,
+    /// The pool's and its groups' policy: a group holds its members.
+    policy: &'static str,
     pool: Value,
     client_name: String,
     client: Value,
@@ -345,8 +349,9 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             if let Some(ttl) = &t.ttl_attribute {
                 props["TimeToLiveSpecification"] = json!({"AttributeName": ttl, "Enabled": true});
             }
-            TableView {
+            StatefulView {
                 name: n.to_string(),
+                policy: t.deletion_policy.unwrap_or(DeletionPolicy::Retain).as_cfn(),
                 properties: cfn(props),
             }
         })
@@ -362,6 +367,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             }
             UserPoolView {
                 name: n.to_string(),
+                policy: p.deletion_policy.unwrap_or(DeletionPolicy::Retain).as_cfn(),
                 pool: cfn(json!({
                     "UserPoolName": sub(format!("${{AWS::StackName}}-{n}")),
                     "UsernameAttributes": ["email"],
@@ -408,7 +414,13 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
                     "maxReceiveCount": dl.max_receive_count.value,
                 });
             }
-            named(n.as_str(), props)
+            StatefulView {
+                name: n.to_string(),
+                // Messages are in flight, not records: they are kept at most 14 days, and a
+                // deleted stack has nothing left to consume them.
+                policy: q.deletion_policy.unwrap_or(DeletionPolicy::Delete).as_cfn(),
+                properties: cfn(props),
+            }
         })
         .collect();
 

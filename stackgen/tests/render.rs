@@ -309,8 +309,8 @@ fn rendering_twice_gives_the_same_bytes() {
     assert_eq!(common::render_repo(), common::render_repo());
 }
 
-/// The parts of a rendered template the CORS preflight test reads.
-mod openapi {
+/// The parts of a rendered template the tests below read.
+mod template {
     use std::collections::BTreeMap;
 
     use serde::Deserialize;
@@ -327,6 +327,10 @@ mod openapi {
     pub struct Resource {
         #[serde(rename = "Type")]
         pub kind: String,
+        #[serde(rename = "DeletionPolicy")]
+        pub deletion_policy: Option<String>,
+        #[serde(rename = "UpdateReplacePolicy")]
+        pub update_replace_policy: Option<String>,
         #[serde(rename = "Properties", default)]
         pub properties: Option<Properties>,
     }
@@ -335,6 +339,8 @@ mod openapi {
     pub struct Properties {
         #[serde(rename = "DefinitionBody", default)]
         pub definition_body: Option<Body>,
+        #[serde(rename = "TableName")]
+        pub table_name: Option<Value>,
     }
 
     #[derive(Deserialize)]
@@ -369,7 +375,7 @@ fn every_api_path_answers_a_cors_preflight_without_auth() {
     let mut apis = 0;
     for svc in &model.services {
         let text = &files[&format!("{}.yaml", svc.file.service)];
-        let stack: openapi::Stack = serde_saphyr::from_str(text).expect("the template parses");
+        let stack: template::Stack = serde_saphyr::from_str(text).expect("the template parses");
         for (name, api) in &svc.file.apis {
             apis += 1;
             let mut expected: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -446,7 +452,7 @@ fn every_api_path_answers_a_cors_preflight_without_auth() {
 }
 
 /// The authorizer an operation names in `security`, if any.
-fn rendered_auth(op: &openapi::Operation) -> Option<String> {
+fn rendered_auth(op: &template::Operation) -> Option<String> {
     op.security
         .as_ref()?
         .as_array()?
@@ -455,4 +461,132 @@ fn rendered_auth(op: &openapi::Operation) -> Option<String> {
         .keys()
         .next()
         .cloned()
+}
+
+/// The resource types that hold data, and the policy each gets when the model says nothing.
+const STATEFUL: &[(&str, &str)] = &[
+    ("AWS::DynamoDB::Table", "Retain"),
+    ("AWS::Cognito::UserPool", "Retain"),
+    ("AWS::Cognito::UserPoolGroup", "Retain"),
+    ("AWS::SQS::Queue", "Delete"),
+];
+
+/// `(resource, DeletionPolicy)` of every stateful resource of a template, after checking
+/// that its `UpdateReplacePolicy` is the same (cfn-lint W3011) and that a table's name is
+/// left to CloudFormation, so a retained table never blocks a new stack of the same name.
+fn policies(text: &str) -> BTreeMap<String, String> {
+    let stack: template::Stack = serde_saphyr::from_str(text).expect("the template parses");
+    let mut out = BTreeMap::new();
+    for (name, r) in &stack.resources {
+        if !STATEFUL.iter().any(|(kind, _)| *kind == r.kind) {
+            continue;
+        }
+        let policy = r
+            .deletion_policy
+            .clone()
+            .unwrap_or_else(|| panic!("{name}: no DeletionPolicy"));
+        assert_eq!(r.update_replace_policy.as_ref(), Some(&policy), "{name}");
+        assert!(
+            r.properties
+                .as_ref()
+                .is_some_and(|p| p.table_name.is_none()),
+            "{name}: a fixed TableName"
+        );
+        out.insert(name.clone(), policy);
+    }
+    out
+}
+
+#[test]
+fn stateful_resources_are_retained_by_default_and_queues_deleted() {
+    let files = files();
+    let mut seen = BTreeMap::new();
+    for text in files.values() {
+        let stack: template::Stack = serde_saphyr::from_str(text).expect("the template parses");
+        for (name, policy) in policies(text) {
+            seen.insert(name.clone(), policy.clone());
+            let kind = &stack.resources[&name].kind;
+            let default = STATEFUL.iter().find(|(k, _)| k == kind).map(|(_, p)| *p);
+            // The orders model deletes its idempotency table: its records live an hour.
+            let want = if name == "IdempotencyTable" {
+                Some("Delete")
+            } else {
+                default
+            };
+            assert_eq!(Some(policy.as_str()), want, "{name} ({kind})");
+        }
+    }
+    for name in [
+        "UsersTable",
+        "UserPool",
+        "UserPoolAdminGroup",
+        "OrdersTable",
+        "AddressTable",
+        "FavoritesTable",
+    ] {
+        assert_eq!(seen.get(name).map(String::as_str), Some("Retain"), "{name}");
+    }
+    for name in [
+        "IdempotencyTable",
+        "FavoritesQueue",
+        "FavoritesDLQ",
+        "AddressEventsDLQ",
+        "OrderStatusDLQ",
+    ] {
+        assert_eq!(seen.get(name).map(String::as_str), Some("Delete"), "{name}");
+    }
+}
+
+#[test]
+fn the_model_overrides_the_deletion_policy_per_resource() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let model = tmp.path().join("model");
+    std::fs::create_dir_all(&model).expect("model dir");
+    std::fs::copy(
+        common::repo().join("model/app.yaml"),
+        model.join("app.yaml"),
+    )
+    .expect("app");
+    std::fs::write(
+        model.join("shop.yaml"),
+        r#"
+service: shop
+description: a shop
+tables:
+  KeptTable: { partition_key: { name: id } }
+  ScratchTable: { partition_key: { name: id }, deletion_policy: delete }
+user_pools:
+  ScratchPool:
+    required_attributes: [email]
+    client: ScratchClient
+    groups: { ScratchGroup: { name: g, description: a group } }
+    deletion_policy: delete
+queues:
+  WorkQueue: {}
+  KeptQueue: { deletion_policy: retain }
+"#,
+    )
+    .expect("shop.yaml");
+    let loaded = stackgen::model::load(&model).unwrap_or_else(|d| panic!("{d:#?}"));
+    let checked = stackgen::check::Checked::new(loaded).unwrap_or_else(|d| panic!("{d:#?}"));
+    let renderer =
+        stackgen::render::Renderer::new(&common::repo().join("templates")).expect("templates");
+    let files: BTreeMap<String, String> = renderer
+        .render_all(&checked)
+        .expect("renders")
+        .into_iter()
+        .collect();
+    let got = policies(&files["shop.yaml"]);
+    let want: BTreeMap<String, String> = [
+        ("KeptTable", "Retain"),
+        ("ScratchTable", "Delete"),
+        ("ScratchPool", "Delete"),
+        ("ScratchGroup", "Delete"),
+        ("WorkQueue", "Delete"),
+        ("KeptQueue", "Retain"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(got, want);
 }
