@@ -29,6 +29,11 @@ pub struct Args {
     /// Repository root (holds `model/`); found from the working directory when omitted.
     #[arg(long)]
     pub root: Option<PathBuf>,
+    /// Watch the handler sources; on a change, rebuild the function binaries and reload
+    /// the functions whose binary changed, keeping the endpoint's data, the APIs and
+    /// the triggers running.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// `--retry-delay`: a fixed delay, or `None` for the queue's visibility timeout.
@@ -68,6 +73,7 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     options.no_build = args.no_build;
     options.port_base = args.port_base;
     options.triggers.retry_delay = args.retry_delay.0;
+    options.watch = args.watch;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

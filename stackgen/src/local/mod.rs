@@ -4,16 +4,18 @@
 //! One module per job: [`endpoint`] (the AWS endpoint: ours or the caller's),
 //! [`resources`] (what the model declares, created there), [`functions`] (the handler
 //! binaries and their environment), [`triggers`] (queues and rules invoking functions),
-//! [`gateway`] (the REST APIs); this module wires them together.
+//! [`gateway`] (the REST APIs), [`watch`] (rebuilding and reloading the functions when
+//! their sources change); this module wires them together.
 
 pub mod endpoint;
 pub mod functions;
 pub mod gateway;
 pub mod resources;
 pub mod triggers;
+pub mod watch;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use stackgen_local::{LogSink, Runtime};
@@ -52,6 +54,9 @@ pub enum LocalError {
     /// An API could not be served.
     #[error(transparent)]
     Gateway(#[from] gateway::GatewayError),
+    /// The handler sources could not be watched.
+    #[error(transparent)]
+    Watch(#[from] watch::WatchError),
     /// A port number past 65535 was asked for.
     #[error("--port-base {base} leaves no port for API number {index}")]
     PortRange {
@@ -81,6 +86,9 @@ pub struct Options {
     pub log_sink: LogSink,
     /// How the triggers poll and retry.
     pub triggers: triggers::Options,
+    /// Rebuild and reload the functions when their sources change (only [`run`]
+    /// watches).
+    pub watch: bool,
 }
 
 impl Options {
@@ -94,6 +102,7 @@ impl Options {
             port_base: 3000,
             log_sink: LogSink::Stderr,
             triggers: triggers::Options::default(),
+            watch: false,
         }
     }
 }
@@ -351,8 +360,20 @@ async fn serve_api(
 }
 
 /// Runs the app until Ctrl-C (or `SIGTERM`), printing one line per API with its URL
-/// on standard output, then stops everything it started.
+/// on standard output, then stops everything it started. With `options.watch`, it
+/// rebuilds and reloads the functions whenever their sources change meanwhile.
 pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> {
+    let root = options.root.clone();
+    // Watching from before the first build, so an edit made during it is not missed.
+    let watcher = if options.watch {
+        let crates = functions::all(checked)
+            .into_iter()
+            .map(|f| f.function.krate.as_str());
+        let dirs = watch::source_dirs(&root, crates);
+        Some(watch::SourceWatcher::new(&root, dirs, watch::DEBOUNCE)?)
+    } else {
+        None
+    };
     let running = start(checked, options).await?;
     eprintln!("stackgen local: AWS endpoint {}", running.endpoint_url());
     for trigger in running.triggers() {
@@ -361,11 +382,87 @@ pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> 
     for api in running.apis() {
         println!("{} ({}): {}", api.name, api.service, api.url);
     }
-    eprintln!("stackgen local: running; press Ctrl-C to stop");
-    wait_for_stop_signal().await;
+    match watcher {
+        None => {
+            eprintln!("stackgen local: running; press Ctrl-C to stop");
+            wait_for_stop_signal().await;
+        }
+        Some(watcher) => {
+            let watched = watcher
+                .dirs()
+                .iter()
+                .map(|dir| dir.strip_prefix(&root).unwrap_or(dir).display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            eprintln!(
+                "stackgen local: running; watching {watched} and the workspace's Cargo.toml and Cargo.lock; press Ctrl-C to stop"
+            );
+            match bootstraps(checked, &root).await {
+                Ok(bootstraps) => {
+                    tokio::select! {
+                        () = wait_for_stop_signal() => {}
+                        () = rebuild_on_change(watcher, &root, &bootstraps, running.runtime()) => {}
+                    }
+                }
+                Err(e) => {
+                    running.stop().await;
+                    return Err(e);
+                }
+            }
+        }
+    }
     eprintln!("stackgen local: stopping");
     running.stop().await;
     Ok(())
+}
+
+/// Every function's binary, as [`start`] runs it.
+async fn bootstraps(checked: &Checked, root: &Path) -> Result<Vec<watch::Bootstrap>, LocalError> {
+    let bin_dir = {
+        let root = root.to_path_buf();
+        tokio::task::spawn_blocking(move || functions::bin_dir(&root, Profile::Debug))
+            .await
+            .map_err(|e| LocalError::Task(e.to_string()))??
+    };
+    Ok(functions::all(checked)
+        .into_iter()
+        .map(|f| watch::Bootstrap {
+            function: f.name.to_owned(),
+            krate: f.function.krate.to_string(),
+            bin: f.function.bin.to_string(),
+            path: bin_dir.join(f.function.bin.as_str()),
+        })
+        .collect())
+}
+
+/// Rebuilds after each batch of source changes and reloads what changed, with one line
+/// per rebuild; returns only if watching stops.
+async fn rebuild_on_change(
+    mut watcher: watch::SourceWatcher,
+    root: &Path,
+    bootstraps: &[watch::Bootstrap],
+    runtime: &Runtime,
+) {
+    while let Some(changed) = watcher.next_batch().await {
+        let first = changed.iter().next().map(|path| {
+            path.strip_prefix(root)
+                .unwrap_or(path)
+                .display()
+                .to_string()
+        });
+        let more = match changed.len() {
+            0 | 1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        eprintln!(
+            "stackgen local: {}{more} changed; rebuilding",
+            first.unwrap_or_default()
+        );
+        let rebuilt = watch::rebuild(root, bootstraps, runtime).await;
+        eprintln!("stackgen local: {rebuilt}");
+    }
+    eprintln!("stackgen local: the sources are no longer watched");
+    std::future::pending::<()>().await;
 }
 
 async fn wait_for_stop_signal() {
