@@ -27,6 +27,7 @@ fn serve_stackgen_local_when_asked() {
         no_build: true,
         port_base: 0,
         retry_delay: Default::default(),
+        watch: false,
         root: Some(root()),
     };
     let outcome = stackgen::commands::local::run(&args);
