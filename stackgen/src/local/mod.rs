@@ -391,7 +391,12 @@ pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> 
             let watched = watcher
                 .dirs()
                 .iter()
-                .map(|dir| dir.strip_prefix(&root).unwrap_or(dir).display().to_string())
+                .map(|dir| {
+                    dir.strip_prefix(watcher.root())
+                        .unwrap_or(dir)
+                        .display()
+                        .to_string()
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             eprintln!(
@@ -445,7 +450,7 @@ async fn rebuild_on_change(
 ) {
     while let Some(changed) = watcher.next_batch().await {
         let first = changed.iter().next().map(|path| {
-            path.strip_prefix(root)
+            path.strip_prefix(watcher.root())
                 .unwrap_or(path)
                 .display()
                 .to_string()

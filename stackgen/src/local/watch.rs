@@ -96,11 +96,23 @@ impl std::fmt::Debug for SourceWatcher {
 impl SourceWatcher {
     /// Watches `dirs` (recursively) and the workspace files in `root`.
     pub fn new(root: &Path, dirs: Vec<PathBuf>, debounce: Duration) -> Result<Self, WatchError> {
-        let (tx, events) = mpsc::unbounded_channel();
         let error = |path: &Path| {
             let path = path.to_path_buf();
             move |source| WatchError { path, source }
         };
+        // The events name absolute paths; compared with a relative root (`.`, as
+        // `stackgen` finds it from the working directory) nothing would match.
+        let canonical = |path: &Path| {
+            path.canonicalize()
+                .map_err(|e| error(path)(notify::Error::io(e)))
+        };
+        let root = canonical(root)?;
+        let dirs = dirs
+            .iter()
+            .map(|dir| canonical(dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        let root = root.as_path();
+        let (tx, events) = mpsc::unbounded_channel();
         let mut watcher = notify::recommended_watcher(move |event| {
             // Only fails once the receiver is gone, when nobody is watching any more.
             let _ = tx.send(event);
@@ -125,7 +137,12 @@ impl SourceWatcher {
         })
     }
 
-    /// The watched folders.
+    /// The watched workspace, as an absolute path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The watched folders, as absolute paths.
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs
     }
@@ -221,11 +238,21 @@ impl std::fmt::Display for Rebuilt {
                 took.as_secs_f64(),
                 functions.join(", ")
             ),
-            Rebuilt::Failed { error, took } => write!(
-                f,
-                "build failed after {:.1} s ({error}); the functions keep running their previous binaries",
-                took.as_secs_f64()
-            ),
+            Rebuilt::Failed { error, took } => {
+                // cargo has printed what failed; its whole command line would only
+                // bury that.
+                let why = match error {
+                    functions::FunctionError::CargoFailed { status, .. } => {
+                        format!("cargo build: {status}")
+                    }
+                    other => other.to_string(),
+                };
+                write!(
+                    f,
+                    "build failed after {:.1} s ({why}); the functions keep running their previous binaries",
+                    took.as_secs_f64()
+                )
+            }
         }
     }
 }
@@ -338,9 +365,14 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn changes_to_sources_come_as_one_batch_and_the_rest_is_ignored() {
-        let (_tmp, root, dirs) = workspace();
+        let (_tmp, root, _) = workspace();
+        // Not canonical, as `stackgen` finds a root (`.`, `../..`): the events name
+        // absolute paths all the same.
+        let given = root.join("handlers/..");
+        let dirs = source_dirs(&given, ["users"]);
         // Long enough that the writes below, made back to back, fall in one batch.
-        let mut watcher = SourceWatcher::new(&root, dirs, Duration::from_secs(1)).unwrap();
+        let mut watcher = SourceWatcher::new(&given, dirs, Duration::from_secs(1)).unwrap();
+        assert_eq!(watcher.root(), root);
         let patience = Duration::from_secs(60);
 
         // Ignored changes first, so that a batch holding them would come first.
