@@ -42,14 +42,7 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
         functions::build(&layout.root, &[function], Profile::Debug).map_err(LocalError::from)?;
     }
     let bin_dir = functions::bin_dir(&layout.root, Profile::Debug).map_err(LocalError::from)?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CommandError::Io {
-            what: "cannot start the async runtime",
-            path: "-".into(),
-            source,
-        })?;
+    let tokio = super::async_runtime()?;
     // Started outside the async runtime: moto's keeper thread is a plain thread.
     let endpoint = Endpoint::from_option(args.aws_endpoint.as_deref(), &layout.root)
         .map_err(LocalError::from)?;

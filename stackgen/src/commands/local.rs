@@ -74,14 +74,7 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     options.port_base = args.port_base;
     options.triggers.retry_delay = args.retry_delay.0;
     options.watch = args.watch;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CommandError::Io {
-            what: "cannot start the async runtime",
-            path: "-".into(),
-            source,
-        })?;
+    let tokio = super::async_runtime()?;
     tokio.block_on(local::run(&checked, options))?;
     Ok(Outcome::Ok)
 }

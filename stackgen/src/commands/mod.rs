@@ -131,6 +131,18 @@ pub fn load_checked(layout: &Layout) -> Option<Checked> {
     }
 }
 
+/// The multi-thread async runtime the `local` and `invoke` subcommands run on.
+fn async_runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CommandError::Io {
+            what: "cannot start the async runtime",
+            path: "-".into(),
+            source,
+        })
+}
+
 /// Prints findings to stderr, each with its source line, then a count.
 pub fn report(diags: &[Diagnostic]) {
     let mut out = String::new();
