@@ -1,13 +1,16 @@
 //! What every handler of the app needs, and nothing a single service alone uses:
 //! JSON responses with the CONTRACT's headers, one error → status mapping, the caller's
 //! identity from the API Gateway request context, typed config from the environment and
-//! JSON logging with `tracing`.
+//! JSON logging with `tracing`; exact JSON numbers and ids ([`json`]) and their exact
+//! DynamoDB form ([`dynamo`]), so stored values keep their JSON type.
 #![warn(missing_docs)]
 
 pub mod aws;
 pub mod config;
+pub mod dynamo;
 pub mod error;
 pub mod identity;
+pub mod json;
 pub mod logging;
 pub mod request;
 pub mod response;

@@ -3,14 +3,19 @@
 //! Request bodies are parsed into these types once, at the edge ("parse, don't
 //! validate"); the service functions accept nothing else. Money is a `Decimal`, never a
 //! float, and every number keeps its exact value from request to table to response.
+//!
+//! Liberal in what it accepts, exact in what it keeps: ids are JSON strings or numbers and
+//! keep their type, items are stored as sent, and a stored [`Order`] is a JSON object read
+//! back exactly as stored, also when another writer (the restaurant side) stored it with
+//! other types than this service writes (`"totalAmount": "32.97"`). Only the fields a rule
+//! needs (`status`, `orderTime`) are ever interpreted, and only when the rule applies.
 
+use handler_common::json::{self, IdError, InexactNumber, JsonId};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 use time::macros::format_description;
-
-use crate::json::{self, InexactNumber};
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// Status of a newly created order.
 pub const PLACED: &str = "PLACED";
@@ -19,9 +24,6 @@ pub const CANCELED: &str = "CANCELED";
 
 /// How long after `orderTime` an order may still be canceled.
 pub const CANCEL_WINDOW: time::Duration = time::Duration::minutes(10);
-
-/// Longest accepted `orderId` or `restaurantId`, in bytes (a DynamoDB sort key allows 1024).
-const MAX_ID_LEN: usize = 256;
 
 /// Why a request's body or path did not parse into an order input.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -37,34 +39,52 @@ pub enum ValidationError {
     Invalid {
         /// The field's name.
         field: &'static str,
-        /// What it must be, e.g. "a non-empty string".
+        /// What it must be, e.g. "a non-empty array".
         expected: &'static str,
+    },
+    /// An id field is not a usable id.
+    #[error("{field} {reason}")]
+    BadId {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: IdError,
     },
     /// A number in the body cannot be kept exactly.
     #[error("{0}")]
     Inexact(#[from] InexactNumber),
 }
 
-/// A client-chosen order id: a non-empty string of at most 256 bytes without control
-/// characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct OrderId(String);
+/// An order's id: the client's choice, a string or a number, kept with its JSON type.
+/// Its text ([`OrderId::key`]) is the table's sort key and the `{orderId}` of the paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderId(JsonId);
 
 impl OrderId {
-    /// Parses an order id from a body field or path parameter.
+    /// Parses an order id from a path parameter.
     pub fn parse(raw: &str) -> Result<OrderId, ValidationError> {
-        parse_id(raw, "orderId").map(OrderId)
+        JsonId::from_text(raw)
+            .map(OrderId)
+            .map_err(|reason| ValidationError::BadId {
+                field: "orderId",
+                reason,
+            })
     }
 
-    /// The id's text.
+    /// The id's text: the table key.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.key()
+    }
+
+    /// The id as the client sent it.
+    pub fn value(&self) -> &Value {
+        self.0.value()
     }
 }
 
 impl std::fmt::Display for OrderId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.key())
     }
 }
 
@@ -98,15 +118,15 @@ impl Money {
 /// What a client may set on an order: the restaurant, the items and the total.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderContent {
-    restaurant_id: String,
+    restaurant_id: JsonId,
     order_items: Vec<Value>,
     total_amount: Money,
 }
 
 impl OrderContent {
-    /// The restaurant the order is for.
-    pub fn restaurant_id(&self) -> &str {
-        &self.restaurant_id
+    /// The restaurant the order is for, as the client sent it (a string or a number).
+    pub fn restaurant_id(&self) -> &Value {
+        self.restaurant_id.value()
     }
 
     /// The ordered items, as the client sent them (keys sorted, numbers exact).
@@ -119,20 +139,25 @@ impl OrderContent {
         self.total_amount
     }
 
-    /// Whether a stored order carries exactly this content.
+    /// Whether a stored order carries exactly this content, compared as JSON values.
     pub fn matches(&self, order: &Order) -> bool {
-        self.restaurant_id == order.restaurant_id
-            && self.order_items == order.order_items
-            && self.total_amount.0 == order.total_amount
+        let same = |field: &str, value: &Value| {
+            order
+                .0
+                .get(field)
+                .is_some_and(|stored| json::canonical_text(stored) == json::canonical_text(value))
+        };
+        same("restaurantId", self.restaurant_id.value())
+            && same("orderItems", &Value::Array(self.order_items.clone()))
+            && same(
+                "totalAmount",
+                &Value::Number(json::number_of(self.total_amount.0)),
+            )
     }
 
     /// Reads the content fields of a POST or PUT body; other fields are ignored.
     fn from_object(body: &Map<String, Value>) -> Result<OrderContent, ValidationError> {
-        let restaurant_id = match body.get("restaurantId") {
-            None | Some(Value::Null) => return Err(ValidationError::Missing("restaurantId")),
-            Some(Value::String(s)) => parse_id(s, "restaurantId")?,
-            Some(_) => return Err(invalid("restaurantId", "a non-empty string")),
-        };
+        let restaurant_id = id_field(body, "restaurantId")?;
         let order_items = match body.get("orderItems") {
             None | Some(Value::Null) => return Err(ValidationError::Missing("orderItems")),
             Some(Value::Array(items)) if !items.is_empty() => items
@@ -151,6 +176,8 @@ impl OrderContent {
                 // `-0` and `19.970` are stored as `0` and `19.97`, as DynamoDB would.
                 Money(amount.abs().normalize())
             }
+            // A numeric string is refused too: the workshop's clients send numbers, and a
+            // total that is sometimes text would make `OrderTotal` unreliable.
             Some(_) => return Err(invalid("totalAmount", "a number ≥ 0")),
         };
         Ok(OrderContent {
@@ -181,15 +208,26 @@ impl NewOrder {
 
     /// The order as placed by `user` at `now`, with status `PLACED`.
     pub fn place(&self, user: &UserId, now: OffsetDateTime) -> Order {
-        Order {
-            order_id: self.order_id.0.clone(),
-            user_id: user.0.clone(),
-            restaurant_id: self.content.restaurant_id.clone(),
-            order_items: self.content.order_items.clone(),
-            total_amount: self.content.total_amount.0,
-            status: PLACED.to_owned(),
-            order_time: order_time(now),
-        }
+        let content = &self.content;
+        let data = Map::from_iter([
+            ("orderId".to_owned(), self.order_id.value().clone()),
+            ("userId".to_owned(), Value::String(user.0.clone())),
+            (
+                "restaurantId".to_owned(),
+                content.restaurant_id.value().clone(),
+            ),
+            (
+                "orderItems".to_owned(),
+                Value::Array(content.order_items.clone()),
+            ),
+            (
+                "totalAmount".to_owned(),
+                Value::Number(json::number_of(content.total_amount.0)),
+            ),
+            ("status".to_owned(), Value::String(PLACED.to_owned())),
+            ("orderTime".to_owned(), Value::String(order_time(now))),
+        ]);
+        Order(data)
     }
 }
 
@@ -199,13 +237,8 @@ impl TryFrom<&Value> for NewOrder {
     /// Parses a POST /orders body: `orderId`, `restaurantId`, `orderItems`, `totalAmount`.
     fn try_from(body: &Value) -> Result<NewOrder, ValidationError> {
         let body = body.as_object().ok_or(ValidationError::NotAnObject)?;
-        let order_id = match body.get("orderId") {
-            None | Some(Value::Null) => return Err(ValidationError::Missing("orderId")),
-            Some(Value::String(s)) => OrderId::parse(s)?,
-            Some(_) => return Err(invalid("orderId", "a non-empty string")),
-        };
         Ok(NewOrder {
-            order_id,
+            order_id: OrderId(id_field(body, "orderId")?),
             content: OrderContent::from_object(body)?,
         })
     }
@@ -232,31 +265,71 @@ impl TryFrom<&Value> for OrderEdit {
     }
 }
 
-/// An order as stored under `data` and as returned to clients.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Order {
-    /// The client-chosen id.
-    pub order_id: String,
-    /// The owner's Cognito `sub`.
-    pub user_id: String,
-    /// The restaurant.
-    pub restaurant_id: String,
-    /// The items, as sent by the client.
-    pub order_items: Vec<Value>,
-    /// The total, exact.
-    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    pub total_amount: Decimal,
-    /// `PLACED`, `CANCELED`, or a status set by the restaurant (e.g. `ACKNOWLEDGED`).
-    pub status: String,
-    /// When the order was placed, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
-    pub order_time: String,
+/// An order as stored under `data` and as returned to clients: a JSON object, exactly as
+/// stored. This service writes `orderId`, `userId`, `restaurantId`, `orderItems`,
+/// `totalAmount`, `status` and `orderTime`; other writers may store other types and more
+/// fields, which are kept as they are.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Order(Map<String, Value>);
+
+/// Why a stored order's `orderTime` cannot be read as an instant.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("orderTime {0} is not a date and time")]
+pub struct UnreadableOrderTime(pub String);
+
+impl Order {
+    /// The stored `data` object.
+    pub fn from_data(data: Map<String, Value>) -> Order {
+        Order(data)
+    }
+
+    /// The stored `data` object.
+    pub fn data(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    /// Whether the status is `PLACED` (a string; any other type is not).
+    pub fn is_placed(&self) -> bool {
+        self.0.get("status").and_then(Value::as_str) == Some(PLACED)
+    }
+
+    /// The status for a message: the string itself, or the stored JSON when it is not a
+    /// string.
+    pub fn status_text(&self) -> String {
+        match self.0.get("status") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => "without a status".to_owned(),
+        }
+    }
+
+    /// The stored `orderTime` as an instant.
+    ///
+    /// This service writes `YYYY-MM-DDTHH:MM:SSZ`; any RFC 3339 time is read, and so is a
+    /// time without a zone (`2023-04-05T21:11:21.300436`, as the restaurant side writes
+    /// it), taken as UTC like every time of the app.
+    pub fn order_time(&self) -> Result<OffsetDateTime, UnreadableOrderTime> {
+        let unreadable = |v: &Value| UnreadableOrderTime(v.to_string());
+        let raw = match self.0.get("orderTime") {
+            Some(Value::String(s)) => s,
+            Some(other) => return Err(unreadable(other)),
+            None => return Err(UnreadableOrderTime("(missing)".to_owned())),
+        };
+        parse_time(raw).ok_or_else(|| unreadable(&Value::String(raw.clone())))
+    }
+
+    /// The stored `orderTime` exactly as stored, for messages.
+    pub fn order_time_text(&self) -> String {
+        match self.0.get("orderTime") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => "(missing)".to_owned(),
+        }
+    }
 }
 
 /// `at` as an `orderTime`: UTC, whole seconds, `YYYY-MM-DDTHH:MM:SSZ`.
-///
-/// Every `orderTime` has this fixed-width form, so two of them compare as strings exactly
-/// as the instants they name do; DynamoDB conditions rely on that.
 pub fn order_time(at: OffsetDateTime) -> String {
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     at.to_offset(time::UtcOffset::UTC)
@@ -265,29 +338,37 @@ pub fn order_time(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| "9999-12-31T23:59:59Z".to_owned())
 }
 
-/// The earliest `orderTime` an order may have to still be canceled at `now`.
-///
-/// `orderTime` has whole seconds, so the cutoff is rounded up: at 12:10:00.5 an order
-/// placed at 12:00:00 is 10 minutes and half a second old, and too late.
-pub fn cancel_cutoff(now: OffsetDateTime) -> String {
-    let cutoff = now - CANCEL_WINDOW;
-    let whole = cutoff.replace_nanosecond(0).unwrap_or(cutoff);
-    let rounded_up = if whole == cutoff {
-        whole
-    } else {
-        whole + time::Duration::SECOND
-    };
-    order_time(rounded_up)
+/// Whether an order placed at `placed` may still be canceled at `now`: no more than
+/// [`CANCEL_WINDOW`] has passed.
+pub fn within_cancel_window(placed: OffsetDateTime, now: OffsetDateTime) -> bool {
+    now - placed <= CANCEL_WINDOW
 }
 
-fn parse_id(raw: &str, field: &'static str) -> Result<String, ValidationError> {
-    if raw.is_empty() || raw.len() > MAX_ID_LEN || raw.chars().any(char::is_control) {
-        return Err(invalid(
-            field,
-            "a non-empty string of at most 256 bytes without control characters",
-        ));
+/// An RFC 3339 time, or an ISO 8601 date and time without a zone (`T` or a space between
+/// them, optional fractional seconds), taken as UTC.
+fn parse_time(raw: &str) -> Option<OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(raw, &Rfc3339) {
+        return Some(t);
     }
-    Ok(raw.to_owned())
+    let naive = format_description!(
+        version = 2,
+        "[year]-[month]-[day][first [T] [ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    PrimitiveDateTime::parse(raw, naive)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+/// A required id field of a body: a string or a number.
+fn id_field(body: &Map<String, Value>, field: &'static str) -> Result<JsonId, ValidationError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Err(ValidationError::Missing(field)),
+        Some(value) => JsonId::parse(value).map_err(|reason| match reason {
+            IdError::Inexact(e) => ValidationError::Inexact(e),
+            reason => ValidationError::BadId { field, reason },
+        }),
+    }
 }
 
 fn invalid(field: &'static str, expected: &'static str) -> ValidationError {
@@ -317,7 +398,7 @@ mod tests {
     fn a_complete_body_parses_and_ignores_other_fields() {
         let new = NewOrder::try_from(&body(json!({"status": "DELIVERED", "x": 1}))).unwrap();
         assert_eq!(new.order_id().as_str(), "o-1");
-        assert_eq!(new.content().restaurant_id(), "r-1");
+        assert_eq!(new.content().restaurant_id(), &json!("r-1"));
         assert_eq!(new.content().total_amount().amount().to_string(), "19.97");
     }
 
@@ -336,8 +417,9 @@ mod tests {
     #[test]
     fn wrong_types_and_values_are_refused() {
         for bad in [
-            json!({"orderId": 5}),
+            json!({"orderId": true}),
             json!({"orderId": ""}),
+            json!({"orderId": {"id": 1}}),
             json!({"restaurantId": ["r"]}),
             json!({"restaurantId": ""}),
             json!({"orderItems": []}),
@@ -349,7 +431,7 @@ mod tests {
             assert!(
                 matches!(
                     NewOrder::try_from(&body(bad.clone())),
-                    Err(ValidationError::Invalid { .. })
+                    Err(ValidationError::Invalid { .. } | ValidationError::BadId { .. })
                 ),
                 "{bad} was accepted"
             );
@@ -383,14 +465,106 @@ mod tests {
     }
 
     #[test]
-    fn a_placed_order_serializes_with_exact_numbers_in_contract_order() {
+    fn a_placed_order_has_every_contract_field_with_exact_numbers() {
         let new = NewOrder::try_from(&body(json!({}))).unwrap();
         let user = UserId::new("u-1").unwrap();
         let order = new.place(&user, datetime!(2025-01-02 03:04:05.678 UTC));
         assert_eq!(
-            serde_json::to_string(&order).unwrap(),
-            r#"{"orderId":"o-1","userId":"u-1","restaurantId":"r-1","orderItems":[{"name":"Pasta","price":9.99,"quantity":2}],"totalAmount":19.97,"status":"PLACED","orderTime":"2025-01-02T03:04:05Z"}"#
+            serde_json::to_value(&order).unwrap(),
+            serde_json::from_str::<Value>(
+                r#"{"orderId":"o-1","userId":"u-1","restaurantId":"r-1","orderItems":[{"name":"Pasta","price":9.99,"quantity":2}],"totalAmount":19.97,"status":"PLACED","orderTime":"2025-01-02T03:04:05Z"}"#
+            )
+            .unwrap()
         );
+        assert!(
+            serde_json::to_string(&order)
+                .unwrap()
+                .contains(r#""totalAmount":19.97"#)
+        );
+    }
+
+    #[test]
+    fn the_workshops_numeric_ids_keep_their_type() {
+        let b = json!({
+            "restaurantId": 1,
+            "orderId": 42,
+            "orderItems": [{"id": 1, "name": "Spaghetti", "price": 9.99, "quantity": 1}],
+            "totalAmount": 9.99,
+            "status": "PLACED"
+        });
+        let new = NewOrder::try_from(&b).unwrap();
+        assert_eq!(new.order_id().as_str(), "42");
+        let order = new.place(&UserId::new("u").unwrap(), datetime!(2025-01-01 0:00 UTC));
+        let data = serde_json::to_value(&order).unwrap();
+        assert_eq!(data["restaurantId"], json!(1));
+        assert_eq!(data["orderId"], json!(42));
+        assert_eq!(data["orderItems"], b["orderItems"]);
+        assert_eq!(data["totalAmount"], json!(9.99));
+    }
+
+    #[test]
+    fn a_bad_id_is_named_with_its_reason() {
+        let err = NewOrder::try_from(&body(json!({"restaurantId": ""}))).unwrap_err();
+        assert_eq!(err.to_string(), "restaurantId must not be empty");
+        let err = NewOrder::try_from(&body(json!({"restaurantId": [1]}))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "restaurantId must be a non-empty string or a number"
+        );
+    }
+
+    fn stored(data: Value) -> Order {
+        Order::from_data(data.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn content_matches_a_stored_order_as_json_whatever_the_spelling() {
+        let new = NewOrder::try_from(&body(json!({"restaurantId": 7}))).unwrap();
+        let same = stored(json!({"restaurantId": 7.0, "totalAmount": 19.970,
+            "orderItems": [{"quantity": 2, "price": 9.99, "name": "Pasta"}]}));
+        assert!(new.content().matches(&same));
+        let text_id = stored(json!({"restaurantId": "7", "totalAmount": 19.97,
+            "orderItems": [{"quantity": 2, "price": 9.99, "name": "Pasta"}]}));
+        assert!(!new.content().matches(&text_id), "7 and \"7\" differ");
+    }
+
+    #[test]
+    fn another_writers_order_is_read_without_retyping() {
+        let order = stored(json!({
+            "status": "ACKNOWLEDGED", "totalAmount": "32.97",
+            "orderTime": "2023-04-05T21:11:21.300436"
+        }));
+        assert!(!order.is_placed());
+        assert_eq!(order.status_text(), "ACKNOWLEDGED");
+        assert_eq!(
+            order.order_time().unwrap(),
+            datetime!(2023-04-05 21:11:21.300436 UTC)
+        );
+        assert_eq!(order.data()["totalAmount"], json!("32.97"));
+    }
+
+    #[test]
+    fn order_times_of_every_writer_are_read_and_junk_is_named() {
+        for (raw, at) in [
+            ("2025-01-01T12:00:00Z", datetime!(2025-01-01 12:00 UTC)),
+            ("2025-01-01T14:00:00+02:00", datetime!(2025-01-01 12:00 UTC)),
+            (
+                "2025-01-01T12:00:00.5Z",
+                datetime!(2025-01-01 12:00:00.5 UTC),
+            ),
+            ("2025-01-01 12:00:00", datetime!(2025-01-01 12:00 UTC)),
+            ("2025-01-01T12:00:00", datetime!(2025-01-01 12:00 UTC)),
+        ] {
+            let order = stored(json!({"orderTime": raw}));
+            assert_eq!(order.order_time(), Ok(at), "{raw}");
+        }
+        for junk in [json!("yesterday"), json!(1712345678), json!(null)] {
+            let order = stored(json!({"orderTime": junk}));
+            assert!(order.order_time().is_err(), "{junk}");
+        }
+        assert!(stored(json!({})).order_time().is_err());
+        assert_eq!(stored(json!({"status": 3})).status_text(), "3");
+        assert!(!stored(json!({"status": 3})).is_placed());
     }
 
     #[test]
@@ -406,20 +580,21 @@ mod tests {
     }
 
     #[test]
-    fn the_cancel_cutoff_is_ten_minutes_back_rounded_up_to_the_second() {
-        assert_eq!(
-            cancel_cutoff(datetime!(2025-01-01 12:10:00 UTC)),
-            "2025-01-01T12:00:00Z"
-        );
-        assert_eq!(
-            cancel_cutoff(datetime!(2025-01-01 12:10:00.001 UTC)),
-            "2025-01-01T12:00:01Z"
-        );
-        // Across midnight and a year end, string order is still time order.
-        assert_eq!(
-            cancel_cutoff(datetime!(2025-01-01 00:05:00 UTC)),
-            "2024-12-31T23:55:00Z"
-        );
+    fn the_cancel_window_is_ten_minutes_to_the_instant() {
+        let placed = datetime!(2025-01-01 12:00:00 UTC);
+        assert!(within_cancel_window(
+            placed,
+            datetime!(2025-01-01 12:10:00 UTC)
+        ));
+        assert!(!within_cancel_window(
+            placed,
+            datetime!(2025-01-01 12:10:00.001 UTC)
+        ));
+        // Across midnight and a year end.
+        assert!(within_cancel_window(
+            datetime!(2024-12-31 23:55:00 UTC),
+            datetime!(2025-01-01 00:05:00 UTC)
+        ));
     }
 
     #[test]

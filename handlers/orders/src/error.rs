@@ -42,6 +42,19 @@ pub enum OrderError {
         /// When it was placed.
         order_time: String,
     },
+    /// The stored `orderTime` is not a time, so the cancel window cannot be applied (409).
+    #[error(
+        "order {order_id} has orderTime {order_time}, which is not a date and time, so the 10-minute cancel window cannot be applied"
+    )]
+    UnreadableOrderTime {
+        /// The order.
+        order_id: String,
+        /// The stored value, as JSON.
+        order_time: String,
+    },
+    /// The order kept changing while it was being canceled (409; retry).
+    #[error("order {0} changed while it was being canceled; retry")]
+    Changing(String),
     /// The orderId was used before with a different body (409).
     #[error("orderId {0} was already used with a different request body")]
     PayloadMismatch(String),
@@ -70,6 +83,8 @@ impl ApiError for OrderError {
             OrderError::NotFound(_) => 404,
             OrderError::PayloadMismatch(_)
             | OrderError::InProgress(_)
+            | OrderError::UnreadableOrderTime { .. }
+            | OrderError::Changing(_)
             | OrderError::AlreadyExists(_) => 409,
             OrderError::Store(_) | OrderError::Idempotency(_) => 500,
         }

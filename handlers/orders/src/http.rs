@@ -28,8 +28,8 @@ pub async fn create_order(svc: &CreateOrder, metrics: &Metrics, req: Request) ->
     .await;
     match created {
         Ok(created) => {
-            if let Created::New { order, .. } = &created {
-                metrics.emit_order_created(order.total_amount, OffsetDateTime::now_utc());
+            if let Created::New { total, .. } = &created {
+                metrics.emit_order_created(total.amount(), OffsetDateTime::now_utc());
             }
             let response = created.response();
             json_text_response(response.status, response.body.clone())

@@ -14,7 +14,7 @@
 //! | `status` | `INPROGRESS` while the first request runs, then `COMPLETED` |
 //! | `expiration` | epoch seconds after which the record no longer counts (DynamoDB TTL) |
 //! | `in_progress_expiration` | epoch milliseconds after which an `INPROGRESS` record is considered abandoned (the holder's Lambda deadline) |
-//! | `payload_hash` | SHA-256 of the request body's canonical JSON ([`crate::json`]) |
+//! | `payload_hash` | SHA-256 of the request body's canonical JSON ([`handler_common::json`]) |
 //! | `response_status`, `response_body` | the first response, replayed verbatim |
 //!
 //! # Two round trips on a first call
@@ -61,7 +61,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::json;
+use handler_common::json;
 
 const IN_PROGRESS: &str = "INPROGRESS";
 const COMPLETED: &str = "COMPLETED";

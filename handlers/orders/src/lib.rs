@@ -6,17 +6,16 @@
 //! - [`http`]: one adapter per function, used by the thin binaries in `src/bin/`;
 //! - [`metrics`]: the `SuccessfulOrder` / `OrderTotal` metrics in embedded metric format.
 //!
-//! Numbers are exact from request to table to response ([`json`], [`attr`]).
+//! Numbers are exact from request to table to response, and stored values keep their JSON
+//! type ([`handler_common::json`], [`handler_common::dynamo`]).
 #![warn(missing_docs)]
 
-pub mod attr;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
-pub mod json;
 pub mod metrics;
 pub mod service;
 pub mod store;

@@ -81,7 +81,7 @@ impl Metrics {
             },
             "service": self.service,
             "SuccessfulOrder": 1,
-            "OrderTotal": Value::Number(crate::json::number_of(total)),
+            "OrderTotal": Value::Number(handler_common::json::number_of(total)),
         });
         doc.to_string()
     }

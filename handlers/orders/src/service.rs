@@ -6,7 +6,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::domain::{NewOrder, Order, OrderEdit, OrderId, UserId, cancel_cutoff};
+use crate::domain::{Money, NewOrder, Order, OrderEdit, OrderId, UserId, within_cancel_window};
 use crate::error::OrderError;
 use crate::idempotency::{
     Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock, PayloadHash, StoredResponse,
@@ -15,6 +15,10 @@ use crate::store::{ChangeError, CreateError, OrderStore};
 
 /// The idempotency scope of order creation (the `<scope>` of record ids).
 pub const CREATE_SCOPE: &str = "create-order";
+
+/// How often a cancel reads the order and applies its rules when the order keeps changing
+/// between the read and the write.
+const CANCEL_ATTEMPTS: usize = 3;
 
 /// Reading and changing existing orders.
 #[derive(Clone)]
@@ -56,27 +60,51 @@ impl Orders {
     }
 
     /// Cancels a `PLACED` order no older than 10 minutes.
+    ///
+    /// The rules read the stored order (its `orderTime` may be in any format another
+    /// writer used); the write then requires the status and `orderTime` that were read, so
+    /// a concurrent change is never overwritten: the rules are applied again to what changed.
     pub async fn cancel(&self, user: &UserId, id: &OrderId) -> Result<Order, OrderError> {
-        let cutoff = cancel_cutoff(self.clock.now());
-        self.store
-            .cancel(user, id, &cutoff)
-            .await
-            .map_err(|e| change_error(e, id, "canceled"))
+        for _ in 0..CANCEL_ATTEMPTS {
+            let order = self.get(user, id).await?;
+            if !order.is_placed() {
+                return Err(wrong_status(id, &order, "canceled"));
+            }
+            let placed = order
+                .order_time()
+                .map_err(|e| OrderError::UnreadableOrderTime {
+                    order_id: id.to_string(),
+                    order_time: e.0,
+                })?;
+            if !within_cancel_window(placed, self.clock.now()) {
+                return Err(OrderError::TooLate {
+                    order_id: id.to_string(),
+                    order_time: order.order_time_text(),
+                });
+            }
+            match self.store.cancel(user, id, &order).await {
+                Ok(canceled) => return Ok(canceled),
+                Err(ChangeError::Changed(_)) => continue,
+                Err(e) => return Err(change_error(e, id, "canceled")),
+            }
+        }
+        Err(OrderError::Changing(id.to_string()))
+    }
+}
+
+fn wrong_status(id: &OrderId, order: &Order, action: &'static str) -> OrderError {
+    OrderError::WrongStatus {
+        order_id: id.to_string(),
+        status: order.status_text(),
+        action,
     }
 }
 
 fn change_error(err: ChangeError, id: &OrderId, action: &'static str) -> OrderError {
     match err {
         ChangeError::NotFound => OrderError::NotFound(id.to_string()),
-        ChangeError::WrongStatus(order) => OrderError::WrongStatus {
-            order_id: order.order_id,
-            status: order.status,
-            action,
-        },
-        ChangeError::TooLate(order) => OrderError::TooLate {
-            order_id: order.order_id,
-            order_time: order.order_time,
-        },
+        ChangeError::WrongStatus(order) => wrong_status(id, &order, action),
+        ChangeError::Changed(_) => OrderError::Changing(id.to_string()),
         ChangeError::Store(e) => OrderError::Store(e),
     }
 }
@@ -94,8 +122,8 @@ pub struct CreateOrder {
 pub enum Created {
     /// A new order was written (the only case that counts as a successful order).
     New {
-        /// The order.
-        order: Order,
+        /// The order's total, for the metrics.
+        total: Money,
         /// The response, as stored for replay.
         response: StoredResponse,
     },
@@ -170,10 +198,17 @@ impl CreateOrder {
                 return Err(OrderError::Idempotency(e));
             }
         };
-        match self.store.create_with(&order, completion).await {
+        match self
+            .store
+            .create_with(user, new.order_id(), &order, completion)
+            .await
+        {
             Ok(()) => {
                 tracing::info!(order_id = %id, "order placed");
-                Ok(Created::New { order, response })
+                Ok(Created::New {
+                    total: new.content().total_amount(),
+                    response,
+                })
             }
             Err(CreateError::OrderExists) => self.existing(user, &new, lock).await,
             // Our lock expired and another request with a different body took the key.

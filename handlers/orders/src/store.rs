@@ -2,10 +2,13 @@
 //!
 //! Every change is a single conditional write, so a concurrent status change (from the
 //! restaurant, through the orderstatus service) is never overwritten: edits and cancels
-//! name the status they expect, and creates never replace an existing order.
-//! A failed condition returns the stored item in the same round trip
+//! name the status (and a cancel the `orderTime`) they expect, and creates never replace
+//! an existing order. A failed condition returns the stored item in the same round trip
 //! (`ReturnValuesOnConditionCheckFailure`), which is enough to tell "no such order" from
-//! "wrong status" from "too late".
+//! "wrong status" from "changed since it was read".
+//!
+//! Items are read and written with [`handler_common::dynamo`], so a stored value keeps its
+//! JSON type and exact number whoever wrote it, and a change touches only its fields.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,7 +21,8 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 
-use crate::attr;
+use handler_common::dynamo as attr;
+
 use crate::domain::{CANCELED, Order, OrderContent, OrderId, PLACED, UserId};
 
 /// How often a create transaction canceled by a transaction conflict is sent.
@@ -65,11 +69,12 @@ pub enum ChangeError {
     #[error("no such order")]
     NotFound,
     /// The order's status forbids the change; the stored order is attached.
-    #[error("order status is {}", .0.status)]
+    #[error("order status is {}", .0.status_text())]
     WrongStatus(Box<Order>),
-    /// The cancel window has passed; the stored order is attached.
-    #[error("order is too old")]
-    TooLate(Box<Order>),
+    /// The order changed after it was read (its status or `orderTime`); the stored order
+    /// is attached.
+    #[error("order changed since it was read")]
+    Changed(Box<Order>),
     /// The call itself failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -91,16 +96,18 @@ impl OrderStore {
         }
     }
 
-    /// Writes `order` if the user has no order with its id, together with `companion` in
-    /// one transaction: both are written or neither is.
+    /// Writes `order` as the user's order `id` if the user has none with that id,
+    /// together with `companion` in one transaction: both are written or neither is.
     pub async fn create_with(
         &self,
+        user: &UserId,
+        id: &OrderId,
         order: &Order,
         companion: TransactWriteItem,
     ) -> Result<(), CreateError> {
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(self.item(order)?))
+            .set_item(Some(self.item(user, id, order)))
             .condition_expression("attribute_not_exists(orderId)")
             .build()
             .map_err(|e| StoreError::Malformed(e.to_string()))?;
@@ -145,6 +152,8 @@ impl OrderStore {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(user, id.as_str())))
+            // A cancel decides on what it reads, and a read right after a write must see it.
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| self.sdk("GetItem", e))?;
@@ -170,8 +179,8 @@ impl OrderStore {
         Ok(orders)
     }
 
-    /// Replaces the content of a `PLACED` order; `orderId`, `userId`, `orderTime` and
-    /// `status` stay as stored.
+    /// Replaces the content of a `PLACED` order; `orderId`, `userId`, `orderTime`,
+    /// `status` and any other stored field stay as stored.
     pub async fn edit(
         &self,
         user: &UserId,
@@ -179,7 +188,7 @@ impl OrderStore {
         content: &OrderContent,
     ) -> Result<Order, ChangeError> {
         let items = serde_json::Value::Array(content.order_items().to_vec());
-        let total = crate::json::number_of(content.total_amount().amount());
+        let total = handler_common::json::number_of(content.total_amount().amount());
         let result = self
             .client
             .update_item()
@@ -195,10 +204,7 @@ impl OrderStore {
             .expression_attribute_names("#restaurantId", "restaurantId")
             .expression_attribute_names("#orderItems", "orderItems")
             .expression_attribute_names("#totalAmount", "totalAmount")
-            .expression_attribute_values(
-                ":restaurantId",
-                AttributeValue::S(content.restaurant_id().to_owned()),
-            )
+            .expression_attribute_values(":restaurantId", attr::to_attr(content.restaurant_id()))
             .expression_attribute_values(":orderItems", attr::to_attr(&items))
             .expression_attribute_values(":totalAmount", AttributeValue::N(total.to_string()))
             .expression_attribute_values(":placed", AttributeValue::S(PLACED.to_owned()))
@@ -212,31 +218,35 @@ impl OrderStore {
         }
     }
 
-    /// Sets status `CANCELED` on a `PLACED` order whose `orderTime` is not before `cutoff`
-    /// (an `orderTime`-formatted instant, see [`crate::domain::cancel_cutoff`]).
+    /// Sets status `CANCELED` on an order that is still `PLACED` with the `orderTime` of
+    /// `seen`, the order as read when the cancel rules were applied to it.
     pub async fn cancel(
         &self,
         user: &UserId,
         id: &OrderId,
-        cutoff: &str,
+        seen: &Order,
     ) -> Result<Order, ChangeError> {
+        let seen_time = seen
+            .data()
+            .get("orderTime")
+            .map(attr::to_attr)
+            .ok_or_else(|| ChangeError::Changed(Box::new(seen.clone())))?;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(user, id.as_str())))
             .update_expression("SET #data.#status = :canceled")
-            // orderTime has one fixed-width UTC format, so string order is time order.
             .condition_expression(
                 "attribute_exists(orderId) AND #data.#status = :placed \
-                 AND #data.#orderTime >= :cutoff",
+                 AND #data.#orderTime = :seenTime",
             )
             .expression_attribute_names("#data", "data")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#orderTime", "orderTime")
             .expression_attribute_values(":canceled", AttributeValue::S(CANCELED.to_owned()))
             .expression_attribute_values(":placed", AttributeValue::S(PLACED.to_owned()))
-            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_owned()))
+            .expression_attribute_values(":seenTime", seen_time)
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -244,8 +254,8 @@ impl OrderStore {
         match result {
             Ok(out) => updated(out.attributes()),
             Err(e) => Err(self.refused_change("UpdateItem", e, |o| {
-                if o.status == PLACED {
-                    ChangeError::TooLate(o)
+                if o.is_placed() {
+                    ChangeError::Changed(o)
                 } else {
                     ChangeError::WrongStatus(o)
                 }
@@ -272,20 +282,13 @@ impl OrderStore {
         ChangeError::Store(self.sdk(op, err))
     }
 
-    fn item(&self, order: &Order) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        let data = serde_json::to_value(order).map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let mut item = HashMap::from([
-            (
-                "userId".to_owned(),
-                AttributeValue::S(order.user_id.clone()),
-            ),
-            (
-                "orderId".to_owned(),
-                AttributeValue::S(order.order_id.clone()),
-            ),
-        ]);
-        item.insert("data".to_owned(), attr::to_attr(&data));
-        Ok(item)
+    fn item(&self, user: &UserId, id: &OrderId, order: &Order) -> HashMap<String, AttributeValue> {
+        let mut item = key(user, id.as_str());
+        item.insert(
+            "data".to_owned(),
+            AttributeValue::M(attr::to_attr_map(order.data())),
+        );
+        item
     }
 
     fn sdk<E, R>(&self, op: &'static str, err: SdkError<E, R>) -> StoreError
@@ -311,13 +314,15 @@ fn key(user: &UserId, order_id: &str) -> HashMap<String, AttributeValue> {
     ])
 }
 
-/// The order under an item's `data`.
+/// The order under an item's `data`, exactly as stored.
 pub fn order_of(item: &HashMap<String, AttributeValue>) -> Result<Order, StoreError> {
-    let data = item
-        .get("data")
-        .ok_or_else(|| StoreError::Malformed("item has no data attribute".to_owned()))?;
-    let value = attr::from_attr(data).map_err(|e| StoreError::Malformed(e.to_string()))?;
-    serde_json::from_value(value).map_err(|e| StoreError::Malformed(e.to_string()))
+    let Some(AttributeValue::M(data)) = item.get("data") else {
+        return Err(StoreError::Malformed(
+            "item has no data map attribute".to_owned(),
+        ));
+    };
+    let data = attr::from_attr_map(data).map_err(|e| StoreError::Malformed(e.to_string()))?;
+    Ok(Order::from_data(data))
 }
 
 fn updated(attributes: Option<&HashMap<String, AttributeValue>>) -> Result<Order, ChangeError> {

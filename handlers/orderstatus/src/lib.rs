@@ -3,8 +3,10 @@
 //! orders service's table.
 //!
 //! The update is one conditional write (`attribute_exists`), so an event for an order
-//! that does not exist never creates one, and only `data.status` changes. An event that
-//! cannot be applied — missing `userId`, `orderId` or `status`, or naming an unknown
+//! that does not exist never creates one, and only `data.status` changes: every other
+//! stored value keeps its JSON type and text, whoever wrote it. Ids may be JSON strings
+//! or numbers (the orders service keys a numeric id by its text). An event that cannot be
+//! applied — missing or ill-typed `userId`, `orderId` or `status`, or naming an unknown
 //! order — fails the invocation with a typed error, so the rule's retry policy and
 //! dead-letter queue keep it for inspection instead of it being dropped.
 #![warn(missing_docs)]
@@ -15,8 +17,10 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use handler_common::json::{IdError, JsonId};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The event source this service accepts.
 pub const SOURCE: &str = "restaurant";
@@ -35,18 +39,21 @@ pub struct OrderUpdated {
 }
 
 /// The `data` of an `order.updated` event. Other fields of the order are ignored.
+///
+/// Fields are JSON values here so that a wrongly typed one is reported by name
+/// ([`UpdateError::InvalidField`]) instead of failing the whole event's deserialization.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderUpdatedData {
-    /// The order's owner.
+    /// The order's owner (a string, or a number).
     #[serde(default)]
-    pub user_id: Option<String>,
-    /// The order.
+    pub user_id: Option<Value>,
+    /// The order (a string, or a number).
     #[serde(default)]
-    pub order_id: Option<String>,
+    pub order_id: Option<Value>,
     /// The new status, e.g. `ACKNOWLEDGED`.
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<Value>,
 }
 
 /// A complete status change, parsed from an event.
@@ -89,18 +96,35 @@ impl TryFrom<&EventBridgeEvent<OrderUpdated>> for StatusChange {
             .data
             .as_ref()
             .ok_or(UpdateError::MissingField("data"))?;
-        let field = |value: &Option<String>, name: &'static str| {
-            value
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-                .ok_or(UpdateError::MissingField(name))
+        let id = |value: &Option<Value>, name: &'static str| match value {
+            None | Some(Value::Null) => Err(UpdateError::MissingField(name)),
+            Some(value) => match JsonId::parse(value) {
+                Ok(id) => Ok(id.key().to_owned()),
+                Err(IdError::Empty) => Err(UpdateError::MissingField(name)),
+                Err(reason) => Err(UpdateError::InvalidField {
+                    field: name,
+                    reason: reason.to_string(),
+                }),
+            },
+        };
+        let status = match &data.status {
+            None | Some(Value::Null) => return Err(UpdateError::MissingField("status")),
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                return Err(UpdateError::MissingField("status"));
+            }
+            // Kept exactly as sent: clients compare it with what they put on the bus.
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                return Err(UpdateError::InvalidField {
+                    field: "status",
+                    reason: "must be a string".to_owned(),
+                });
+            }
         };
         Ok(StatusChange {
-            user_id: field(&data.user_id, "userId")?,
-            order_id: field(&data.order_id, "orderId")?,
-            status: field(&data.status, "status")?,
+            user_id: id(&data.user_id, "userId")?,
+            order_id: id(&data.order_id, "orderId")?,
+            status,
         })
     }
 }
@@ -120,6 +144,14 @@ pub enum UpdateError {
     /// A required field of `detail.data` is absent or empty.
     #[error("event detail has no data.{0}")]
     MissingField(&'static str),
+    /// A field of `detail.data` has a type or value it cannot have.
+    #[error("event detail's data.{field} {reason}")]
+    InvalidField {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// No order with this user and id exists; none was created.
     #[error("order {order_id} of user {user_id} does not exist")]
     OrderNotFound {
@@ -143,7 +175,9 @@ impl UpdateError {
     /// The `errorType` Lambda reports for this error.
     pub fn error_type(&self) -> &'static str {
         match self {
-            UpdateError::UnexpectedEvent { .. } | UpdateError::MissingField(_) => "InvalidEvent",
+            UpdateError::UnexpectedEvent { .. }
+            | UpdateError::MissingField(_)
+            | UpdateError::InvalidField { .. } => "InvalidEvent",
             UpdateError::OrderNotFound { .. } => "OrderNotFound",
             UpdateError::Dynamo { .. } => "OrdersTableError",
         }
@@ -307,11 +341,27 @@ mod tests {
     }
 
     #[test]
-    fn a_wrongly_typed_field_fails_to_parse() {
-        let raw = json!({
-            "detail-type": "order.updated", "source": "restaurant",
-            "detail": {"data": {"userId": 5, "orderId": "o", "status": "S"}}
-        });
-        assert!(serde_json::from_value::<EventBridgeEvent<OrderUpdated>>(raw).is_err());
+    fn numeric_ids_are_keyed_by_their_text() {
+        let e = event(json!({"data": {"userId": "u", "orderId": 42, "status": "READY"}}));
+        let c = StatusChange::try_from(&e).unwrap();
+        assert_eq!((c.order_id(), c.status()), ("42", "READY"));
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_named_and_invalid() {
+        for (data, message) in [
+            (
+                json!({"userId": ["u"], "orderId": "o", "status": "S"}),
+                "event detail's data.userId must be a non-empty string or a number",
+            ),
+            (
+                json!({"userId": "u", "orderId": "o", "status": 5}),
+                "event detail's data.status must be a string",
+            ),
+        ] {
+            let err = StatusChange::try_from(&event(json!({ "data": data }))).unwrap_err();
+            assert_eq!(err.to_string(), message);
+            assert_eq!(err.error_type(), "InvalidEvent");
+        }
     }
 }

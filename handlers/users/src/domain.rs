@@ -116,30 +116,11 @@ impl TryFrom<Value> for UserInput {
     }
 }
 
-/// Rejects numbers a DynamoDB item cannot hold as a number, so a bad body is a 400 and
-/// never a failed write. Numbers are stored through `f64` when they are not integers
-/// (see `store`), so they must at least be finite there.
-fn check_numbers(path: &str, value: &Value) -> Result<(), ValidationError> {
-    match value {
-        Value::Number(n) => {
-            let fits = n.is_i64() || n.is_u64() || n.as_f64().is_some_and(f64::is_finite);
-            if fits {
-                Ok(())
-            } else {
-                Err(ValidationError::new(format!(
-                    "{path}: number {n} is out of range"
-                )))
-            }
-        }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, v)| check_numbers(&format!("{path}[{i}]"), v)),
-        Value::Object(map) => map
-            .iter()
-            .try_for_each(|(k, v)| check_numbers(&format!("{path}.{k}"), v)),
-        _ => Ok(()),
-    }
+/// Rejects numbers a DynamoDB item cannot hold exactly, so a bad body is a 400 and never
+/// a failed write or a rounded value: every other number is stored with its exact text.
+fn check_numbers(key: &str, value: &Value) -> Result<(), ValidationError> {
+    handler_common::dynamo::check_numbers(key, value)
+        .map_err(|(path, e)| ValidationError::new(format!("{path}: {e}")))
 }
 
 /// A user as stored and returned: the client's fields plus `userid` and `timestamp`.
@@ -259,11 +240,23 @@ mod tests {
 
     #[test]
     fn numbers_a_table_cannot_hold_are_rejected() {
-        let body: Value = serde_json::from_str(r#"{"name":"Ann","x":{"y":[1e400]}}"#).unwrap();
-        assert_eq!(
-            parse(body).unwrap_err(),
-            "x.y[0]: number 1e+400 is out of range"
-        );
+        for (raw, message) in [
+            (
+                r#"{"name":"Ann","x":{"y":[1e400]}}"#,
+                "x.y[0]: number 1e+400 is out of range (magnitude 1e-130 to 1e126)",
+            ),
+            (
+                r#"{"name":"Ann","x":1e-300}"#,
+                "x: number 1e-300 is out of range (magnitude 1e-130 to 1e126)",
+            ),
+            (
+                r#"{"name":"Ann","x":1.0000000000000000000000000000000000000001}"#,
+                "x: number 1.0000000000000000000000000000000000000001 has more than 38 significant digits",
+            ),
+        ] {
+            let body: Value = serde_json::from_str(raw).unwrap();
+            assert_eq!(parse(body).unwrap_err(), message, "{raw}");
+        }
     }
 
     #[test]

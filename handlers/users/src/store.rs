@@ -1,16 +1,14 @@
 //! Where users live: the narrow store the routes need, and its DynamoDB implementation.
 //!
-//! Items are mapped with `serde_dynamo`. The workspace builds `serde_json` with
-//! `arbitrary_precision`, whose numbers serialize as a private one-field struct that
-//! `serde_dynamo` would store as a map; [`DynamoJson`] writes them as DynamoDB numbers
-//! instead (integers exactly, other numbers as their shortest `f64` form).
+//! Items are mapped with [`handler_common::dynamo`]: every value keeps its JSON type and
+//! every number its exact text, both ways, also for items another writer stored (no
+//! `f64` on the way, which would round `123456789012345678901234567890`).
 
 use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{Map, Value};
+use handler_common::dynamo::{AttrError, from_attr_map, to_attr_map};
 
 use crate::domain::{User, UserId};
 
@@ -28,9 +26,9 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// An item could not be mapped to or from a user.
+    /// A stored item holds an attribute with no JSON counterpart (binary).
     #[error("item mapping failed")]
-    Mapping(#[from] serde_dynamo::Error),
+    Mapping(#[from] AttrError),
     /// An item of the table is not a user (no string `userid`).
     #[error("stored item is not a user")]
     NotAUser(#[from] crate::domain::ValidationError),
@@ -84,8 +82,7 @@ impl DynamoUserStore {
 }
 
 fn to_user(item: HashMap<String, AttributeValue>) -> Result<User, StoreError> {
-    let fields: Map<String, Value> = serde_dynamo::from_item(item)?;
-    Ok(User::from_stored(fields)?)
+    Ok(User::from_stored(from_attr_map(&item)?)?)
 }
 
 impl UserStore for DynamoUserStore {
@@ -119,8 +116,7 @@ impl UserStore for DynamoUserStore {
     }
 
     async fn put(&self, user: &User) -> Result<(), StoreError> {
-        let item: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(DynamoJson(&Value::Object(user.fields().clone())))?;
+        let item = to_attr_map(user.fields());
         self.client
             .put_item()
             .table_name(&self.table)
@@ -140,41 +136,6 @@ impl UserStore for DynamoUserStore {
             .await
             .map_err(self.failed("DeleteItem"))?;
         Ok(())
-    }
-}
-
-/// Serializes a JSON value so that `serde_dynamo` stores its numbers as DynamoDB numbers.
-pub struct DynamoJson<'a>(pub &'a Value);
-
-impl Serialize for DynamoJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    serializer.serialize_i64(i)
-                } else if let Some(u) = n.as_u64() {
-                    serializer.serialize_u64(u)
-                } else {
-                    // Finite by construction (`UserInput` rejects the rest).
-                    serializer.serialize_f64(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
-            Value::Array(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(&DynamoJson(item))?;
-                }
-                seq.end()
-            }
-            Value::Object(fields) => {
-                let mut map = serializer.serialize_map(Some(fields.len()))?;
-                for (k, v) in fields {
-                    map.serialize_entry(k, &DynamoJson(v))?;
-                }
-                map.end()
-            }
-            other => other.serialize(serializer),
-        }
     }
 }
 
@@ -234,23 +195,27 @@ pub(crate) mod memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn numbers_are_stored_as_dynamodb_numbers_and_read_back_exactly() {
         let body: Value = serde_json::from_str(
-            r#"{"a":19.97,"b":-3,"c":18446744073709551615,"d":[0.1,{"e":2}]}"#,
+            r#"{"a":19.97,"b":-3,"c":123456789012345678901234567890,"d":[0.1,{"e":2}],"f":"7"}"#,
         )
         .unwrap();
-        let item: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(DynamoJson(&body)).unwrap();
+        let item = to_attr_map(body.as_object().unwrap());
         assert_eq!(item["a"], AttributeValue::N("19.97".into()));
         assert_eq!(item["b"], AttributeValue::N("-3".into()));
-        assert_eq!(item["c"], AttributeValue::N("18446744073709551615".into()));
+        assert_eq!(
+            item["c"],
+            AttributeValue::N("123456789012345678901234567890".into())
+        );
+        assert_eq!(item["f"], AttributeValue::S("7".into()));
         let AttributeValue::L(list) = &item["d"] else {
             panic!("expected a list: {:?}", item["d"]);
         };
         assert_eq!(list[0], AttributeValue::N("0.1".into()));
-        let back: Value = serde_dynamo::from_item(item).unwrap();
-        assert_eq!(back.to_string(), body.to_string());
+        let back = Value::Object(from_attr_map(&item).unwrap());
+        assert_eq!(back, body);
     }
 }

@@ -111,8 +111,8 @@ async fn invalid_bodies_are_refused_with_400_and_store_nothing() {
             "totalAmount must be a number ≥ 0",
         ),
         (
-            r#"{"restaurantId":5,"orderId":"o","orderItems":[1],"totalAmount":1}"#,
-            "restaurantId must be a non-empty string",
+            r#"{"restaurantId":true,"orderId":"o","orderItems":[1],"totalAmount":1}"#,
+            "restaurantId must be a non-empty string or a number",
         ),
         (
             r#"["not", "an", "object"]"#,

@@ -6,6 +6,7 @@ use lambda_http::{Request, RequestExt};
 use crate::helpers::*;
 
 const CREATE: &str = include_str!("../../../../events/orders/create-order.json");
+const CREATE_WORKSHOP: &str = include_str!("../../../../events/orders/create-order-workshop.json");
 const CREATE_INVALID: &str = include_str!("../../../../events/orders/create-order-invalid.json");
 const GET: &str = include_str!("../../../../events/orders/get-order.json");
 const LIST: &str = include_str!("../../../../events/orders/list-orders.json");
@@ -23,6 +24,7 @@ fn parse(event: &str) -> Request {
 fn every_event_is_a_rest_api_request_from_the_same_caller() {
     for (event, method, has_id) in [
         (CREATE, "POST", false),
+        (CREATE_WORKSHOP, "POST", false),
         (CREATE_INVALID, "POST", false),
         (GET, "GET", true),
         (LIST, "GET", false),
@@ -67,4 +69,23 @@ async fn the_events_drive_an_order_from_create_to_cancel() {
     let (status, canceled, _) = parts(orders::http::cancel_order(&app.orders, parse(CANCEL)).await);
     assert_eq!(status, 200);
     assert_eq!(canceled["status"], "CANCELED");
+}
+
+#[tokio::test]
+async fn the_workshops_create_event_is_answered_with_its_own_json_types() {
+    let app = spawn_app().await;
+    let req = parse(CREATE_WORKSHOP);
+    let sent: serde_json::Value = match req.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    };
+
+    let (status, created, _) =
+        parts(orders::http::create_order(&app.create, &app.metrics, req).await);
+
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["restaurantId"], serde_json::json!(1));
+    assert_eq!(created["orderItems"], sent["orderItems"]);
+    assert_eq!(created["totalAmount"], serde_json::json!(19.97));
+    assert_eq!(created["status"], "PLACED");
 }

@@ -205,3 +205,41 @@ pub fn short_waits() -> IdempotencyConfig {
         ..IdempotencyConfig::default()
     }
 }
+
+impl TestApp {
+    /// Stores `data` as the user's order `id` directly, as another writer (the restaurant
+    /// side) does, with whatever JSON types `data` has.
+    pub async fn store_foreign(&self, sub: &str, id: &str, data: &Value) {
+        self.dynamodb
+            .put_item()
+            .table_name(&self.orders_table)
+            .item("userId", AttributeValue::S(sub.into()))
+            .item("orderId", AttributeValue::S(id.into()))
+            .item("data", handler_common::dynamo::to_attr(data))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The stored `data` of an order, as JSON.
+    pub async fn stored_data(&self, sub: &str, id: &str) -> Value {
+        let item = self.stored(sub, id).await.expect("the order is stored");
+        handler_common::dynamo::from_attr(&item["data"]).unwrap()
+    }
+}
+
+/// An order as the workshop's restaurant side stores it: every value a string, an
+/// `orderTime` with microseconds and no zone, and a field this service never writes.
+pub fn restaurant_written(user: &str, id: &str, order_time: &str) -> Value {
+    serde_json::json!({
+        "orderId": id,
+        "userId": user,
+        "restaurantId": "2",
+        "orderItems": [{"id": "1", "name": "Spaghetti", "price": "9.99", "quantity": "1"},
+                       {"id": "2", "name": "Pizza", "price": "11.99", "quantity": "2"}],
+        "totalAmount": "32.97",
+        "status": "PLACED",
+        "orderTime": order_time,
+        "courier": {"name": "Ana", "eta": 12.50}
+    })
+}

@@ -5,6 +5,7 @@ mod cancel;
 mod create;
 mod edit;
 mod events;
+mod foreign;
 mod helpers;
 mod idempotency;
 mod layer;

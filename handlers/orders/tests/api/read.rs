@@ -44,7 +44,7 @@ async fn the_list_has_every_order_of_the_caller_across_pages() {
             let item = HashMap::from([
                 ("userId".to_owned(), AttributeValue::S("user-1".into())),
                 ("orderId".to_owned(), AttributeValue::S(format!("o-{i:04}"))),
-                ("data".to_owned(), orders::attr::to_attr(&data)),
+                ("data".to_owned(), handler_common::dynamo::to_attr(&data)),
             ]);
             WriteRequest::builder()
                 .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())

@@ -11,6 +11,8 @@ use orderstatus::{OrderUpdated, StatusStore};
 use testkit::{Moto, create_table, unique_name};
 
 pub const UPDATED: &str = include_str!("../../../../events/orderstatus/order-updated.json");
+pub const WORKSHOP: &str =
+    include_str!("../../../../events/orderstatus/order-updated-workshop.json");
 pub const MISSING_STATUS: &str =
     include_str!("../../../../events/orderstatus/order-updated-missing-status.json");
 
@@ -74,6 +76,19 @@ impl TestApp {
             .await
             .unwrap();
         item
+    }
+
+    /// Stores `data` as an order directly, as another writer (the restaurant side) does.
+    pub async fn put_data(&self, user: &str, order_id: &str, data: &serde_json::Value) {
+        self.dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .item("userId", AttributeValue::S(user.into()))
+            .item("orderId", AttributeValue::S(order_id.into()))
+            .item("data", handler_common::dynamo::to_attr(data))
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn stored(

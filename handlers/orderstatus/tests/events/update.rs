@@ -83,7 +83,54 @@ fn the_shipped_events_parse() {
             ("restaurant", "order.updated")
         );
         let data = e.detail.data.unwrap();
-        assert_eq!(data.user_id.as_deref(), Some(SUB));
-        assert_eq!(data.order_id.as_deref(), Some(ORDER_ID));
+        assert_eq!(data.user_id, Some(serde_json::json!(SUB)));
+        assert_eq!(data.order_id, Some(serde_json::json!(ORDER_ID)));
     }
+}
+
+#[tokio::test]
+async fn the_restaurant_sides_event_changes_the_status_of_its_string_typed_order_and_nothing_else()
+{
+    let app = spawn_app().await;
+    let event_data =
+        serde_json::from_str::<serde_json::Value>(WORKSHOP).unwrap()["detail"]["data"].clone();
+    let mut stored = event_data.clone();
+    stored["status"] = serde_json::json!("PLACED");
+    let (user, order) = (
+        stored["userId"].as_str().unwrap().to_owned(),
+        stored["orderId"].as_str().unwrap().to_owned(),
+    );
+    app.put_data(&user, &order, &stored).await;
+
+    orderstatus::handle(&app.store, event(WORKSHOP))
+        .await
+        .unwrap();
+
+    let after = app.stored(&user, &order).await.unwrap();
+    let data = handler_common::dynamo::from_attr(&after["data"]).unwrap();
+    // Every value keeps its JSON type: "32.97" is still a string, not 32.97.
+    assert_eq!(data, event_data);
+    assert_eq!(data["totalAmount"], serde_json::json!("32.97"));
+}
+
+#[tokio::test]
+async fn an_event_with_a_numeric_order_id_updates_the_order_keyed_by_its_text() {
+    let app = spawn_app().await;
+    let stored =
+        serde_json::json!({"orderId": 7, "userId": SUB, "restaurantId": 1, "status": "PLACED"});
+    app.put_data(SUB, "7", &stored).await;
+    let mut raw: serde_json::Value = serde_json::from_str(UPDATED).unwrap();
+    raw["detail"]["data"]["orderId"] = serde_json::json!(7);
+
+    orderstatus::handle(&app.store, event(&raw.to_string()))
+        .await
+        .unwrap();
+
+    let after = app.stored(SUB, "7").await.unwrap();
+    let mut expected = stored;
+    expected["status"] = serde_json::json!("ACKNOWLEDGED");
+    assert_eq!(
+        handler_common::dynamo::from_attr(&after["data"]).unwrap(),
+        expected
+    );
 }
