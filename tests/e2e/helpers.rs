@@ -355,3 +355,23 @@ pub async fn peek(clients: &Clients, queue_url: &str) -> Vec<String> {
         .filter_map(|m| m.body().map(str::to_owned))
         .collect()
 }
+
+/// Puts an `order.updated` event with `detail` on the restaurant bus, as a restaurant's
+/// own SDK client does; the bus must accept it.
+pub async fn put_order_updated(app: &App, clients: &Clients, detail: &serde_json::Value) {
+    let put = clients
+        .eventbridge
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(app.output("orderstatus", "RestaurantBusName"))
+                .source("restaurant")
+                .detail_type("order.updated")
+                .detail(detail.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put_events");
+    assert_eq!(put.failed_entry_count(), 0);
+}

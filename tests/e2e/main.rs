@@ -9,3 +9,4 @@ mod orderstatus;
 mod tokens;
 mod userprofile;
 mod users;
+mod workshop;

@@ -3,9 +3,10 @@
 
 use reqwest::Method;
 use serde_json::json;
-use stackgen::local::endpoint::Clients;
 
-use crate::helpers::{ASYNC_WAIT, App, app, call, eventually, peek, post_order, sign_up};
+use crate::helpers::{
+    ASYNC_WAIT, app, call, eventually, peek, post_order, put_order_updated, sign_up,
+};
 
 #[tokio::test]
 async fn an_order_updated_event_from_an_sdk_client_changes_what_get_order_returns() {
@@ -83,24 +84,4 @@ async fn an_order_updated_event_without_a_status_ends_in_the_dead_letter_queue_a
     )
     .await;
     assert_eq!((got.status, &got.body), (200, &created.body));
-}
-
-/// Puts an `order.updated` event with `detail` on the restaurant bus, as a restaurant's
-/// own SDK client does; the bus must accept it.
-async fn put_order_updated(app: &App, clients: &Clients, detail: &serde_json::Value) {
-    let put = clients
-        .eventbridge
-        .put_events()
-        .entries(
-            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(app.output("orderstatus", "RestaurantBusName"))
-                .source("restaurant")
-                .detail_type("order.updated")
-                .detail(detail.to_string())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("put_events");
-    assert_eq!(put.failed_entry_count(), 0);
 }
