@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::model::Loc;
+use crate::span::Loc;
 
 /// One finding, with where it is and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]

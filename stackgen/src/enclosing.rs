@@ -5,7 +5,7 @@
 //! own key (or, for a list item, its first key) is found from the indentation: it is the
 //! nearest line above that is indented less than the reported key.
 
-use crate::model::Loc;
+use crate::span::Loc;
 
 /// The block mapping that holds the key at `at`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //! 2. [`check::Checked::new`] runs every rule and returns all findings, or the checked model.
 //! 3. [`render::Renderer::render_all`] turns the checked model into the template files.
 //!
-//! [`vtl`] holds the API Gateway mapping templates for the typed integrations; [`yaml`]
+//! [`span`] keeps positions in model files for every stage's messages; [`vtl`] holds the API Gateway mapping templates for the typed integrations; [`yaml`]
 //! prints CloudFormation values; [`commands`] are the CLI's subcommands.
 //!
 //! ```no_run
@@ -30,5 +30,6 @@ pub mod enclosing;
 pub mod local;
 pub mod model;
 pub mod render;
+pub mod span;
 pub mod vtl;
 pub mod yaml;
