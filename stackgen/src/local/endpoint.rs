@@ -162,9 +162,16 @@ fn keep_moto(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         command.process_group(0);
+    }
+    // Linux only: elsewhere moto is stopped by the keeper alone, so a killed `stackgen
+    // local` can leave it running.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
         // SAFETY: between fork and exec only the async-signal-safe `prctl` runs.
         unsafe {
             command.pre_exec(|| {
@@ -186,6 +193,7 @@ fn keep_moto(
     // Returns when the sender is dropped.
     let _ = stop.recv();
     // SIGTERM first: moto (werkzeug) exits at once on it.
+    #[cfg(unix)]
     if let Ok(pid) = i32::try_from(child.id()) {
         // SAFETY: plain syscall on a pid we own and have not reaped yet.
         unsafe {
