@@ -69,25 +69,121 @@ pub fn check_number(n: &Number) -> Result<(), NumberError> {
     Ok(())
 }
 
-/// Checks every number in `value` with [`check_number`]; the error names the first
-/// offending number's path, e.g. `items[2].price`.
-pub fn check_numbers(path: &str, value: &Value) -> Result<(), (String, NumberError)> {
+/// DynamoDB's largest item, in bytes (400 KB).
+pub const MAX_ITEM_SIZE: usize = 400 * 1024;
+
+/// How many levels of maps and lists DynamoDB nests: a top-level attribute's own map or
+/// list is level 1.
+pub const MAX_DEPTH: usize = 32;
+
+/// Why DynamoDB would refuse a value; the path names the offending place, e.g.
+/// `orderItems[2].price`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ItemError {
+    /// A number DynamoDB cannot store exactly.
+    #[error("{path}: {source}")]
+    Number {
+        /// Where the number is.
+        path: String,
+        /// What is wrong with it.
+        source: NumberError,
+    },
+    /// Maps and lists nested deeper than [`MAX_DEPTH`].
+    #[error("{path}: nested more than {MAX_DEPTH} levels deep")]
+    TooDeep {
+        /// The first place too deep.
+        path: String,
+    },
+    /// An empty key in an object (DynamoDB attribute names have at least one character).
+    #[error("{path}: an empty string cannot be an attribute name")]
+    EmptyName {
+        /// The object holding the empty key.
+        path: String,
+    },
+    /// The item would be larger than [`MAX_ITEM_SIZE`].
+    #[error("the item would be {size} bytes; DynamoDB stores at most {MAX_ITEM_SIZE}")]
+    TooLarge {
+        /// The item's size as DynamoDB counts it.
+        size: usize,
+    },
+}
+
+/// Checks what DynamoDB checks of a value stored at `level` (the level its map or list
+/// would have; 1 for a top-level attribute) and returns its size as DynamoDB counts it.
+///
+/// Checked here, not left to the table, because a local endpoint accepts what DynamoDB
+/// refuses: a refused write would be a 500 in AWS for what is the client's mistake.
+pub fn check_value(path: &str, value: &Value, level: usize) -> Result<usize, ItemError> {
+    let child = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
     match value {
-        Value::Number(n) => check_number(n).map_err(|e| (path.to_owned(), e)),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, v)| check_numbers(&format!("{path}[{i}]"), v)),
-        Value::Object(map) => map.iter().try_for_each(|(k, v)| {
-            let child = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            check_numbers(&child, v)
-        }),
-        _ => Ok(()),
+        Value::Null | Value::Bool(_) => Ok(1),
+        Value::String(s) => Ok(s.len()),
+        Value::Number(n) => {
+            check_number(n).map_err(|source| ItemError::Number {
+                path: path.to_owned(),
+                source,
+            })?;
+            Ok(number_size(n))
+        }
+        Value::Array(items) => {
+            if level > MAX_DEPTH {
+                return Err(ItemError::TooDeep {
+                    path: path.to_owned(),
+                });
+            }
+            items.iter().enumerate().try_fold(3, |size, (i, v)| {
+                Ok(size + 1 + check_value(&format!("{path}[{i}]"), v, level + 1)?)
+            })
+        }
+        Value::Object(map) => {
+            if level > MAX_DEPTH {
+                return Err(ItemError::TooDeep {
+                    path: path.to_owned(),
+                });
+            }
+            map.iter().try_fold(3, |size, (k, v)| {
+                if k.is_empty() {
+                    return Err(ItemError::EmptyName {
+                        path: path.to_owned(),
+                    });
+                }
+                Ok(size + 1 + k.len() + check_value(&child(k), v, level + 1)?)
+            })
+        }
     }
+}
+
+/// Checks a whole item (its top-level attributes are `attributes`) and that it fits in
+/// [`MAX_ITEM_SIZE`] with `reserve` bytes to spare for attributes added before the write.
+pub fn check_item(attributes: &Map<String, Value>, reserve: usize) -> Result<(), ItemError> {
+    let mut size = reserve;
+    for (name, value) in attributes {
+        if name.is_empty() {
+            return Err(ItemError::EmptyName {
+                path: "(item)".to_owned(),
+            });
+        }
+        size += name.len() + check_value(name, value, 1)?;
+    }
+    if size > MAX_ITEM_SIZE {
+        return Err(ItemError::TooLarge { size });
+    }
+    Ok(())
+}
+
+/// A number's size as DynamoDB counts it: one byte per two significant digits, plus one.
+fn number_size(n: &Number) -> usize {
+    let text = n.to_string();
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+    let digits = mantissa.trim_start_matches(['-', '0', '.']);
+    let significant = digits.bytes().filter(u8::is_ascii_digit).count().max(1);
+    significant.div_ceil(2) + 1
 }
 
 /// The attribute value for `value`: objects become `M`, arrays `L`, numbers `N` with their
@@ -223,11 +319,65 @@ mod tests {
         }
     }
 
+    fn object(text: &str) -> Map<String, Value> {
+        serde_json::from_str(text).unwrap()
+    }
+
     #[test]
     fn the_first_bad_number_is_named_by_its_path() {
-        let v: Value = serde_json::from_str(r#"{"a": {"b": [1, 1e300]}}"#).unwrap();
-        let (path, _) = check_numbers("", &v).unwrap_err();
-        assert_eq!(path, "a.b[1]");
+        let err = check_item(&object(r#"{"a": {"b": [1, 1e300]}}"#), 0).unwrap_err();
+        assert!(
+            matches!(&err, ItemError::Number { path, .. } if path == "a.b[1]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn thirty_two_levels_are_stored_and_thirty_three_are_refused() {
+        let nested = |levels: usize| {
+            let text = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+            let mut item = Map::new();
+            item.insert("a".to_owned(), serde_json::from_str(&text).unwrap());
+            item
+        };
+        assert_eq!(check_item(&nested(32), 0), Ok(()));
+        let err = check_item(&nested(33), 0).unwrap_err();
+        assert!(matches!(err, ItemError::TooDeep { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_empty_attribute_name_is_refused_at_any_depth() {
+        for text in [r#"{"": 1}"#, r#"{"a": {"b": [{"": 1}]}}"#] {
+            let err = check_item(&object(text), 0).unwrap_err();
+            assert!(matches!(err, ItemError::EmptyName { .. }), "{text}: {err}");
+        }
+        let err = check_item(&object(r#"{"a": {"b": [{"": 1}]}}"#), 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.b[0]: an empty string cannot be an attribute name"
+        );
+    }
+
+    #[test]
+    fn an_item_over_400_kb_is_refused_and_one_just_under_is_not() {
+        let mut item = Map::new();
+        item.insert("s".to_owned(), Value::String("x".repeat(MAX_ITEM_SIZE - 1)));
+        assert_eq!(check_item(&item, 0), Ok(()));
+        assert_eq!(
+            check_item(&item, 1),
+            Err(ItemError::TooLarge {
+                size: MAX_ITEM_SIZE + 1
+            })
+        );
+    }
+
+    #[test]
+    fn sizes_are_counted_as_dynamodb_counts_them() {
+        assert_eq!(check_value("", &serde_json::json!("héllo"), 1), Ok(6));
+        assert_eq!(check_value("", &serde_json::json!(true), 1), Ok(1));
+        assert_eq!(check_value("", &number("123.45").into(), 1), Ok(4));
+        // A map: 3 bytes, then per entry 1 byte, its name and its value.
+        assert_eq!(check_value("", &serde_json::json!({"ab": "xyz"}), 1), Ok(9));
     }
 
     #[test]

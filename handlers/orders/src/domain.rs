@@ -10,6 +10,7 @@
 //! other types than this service writes (`"totalAmount": "32.97"`). Only the fields a rule
 //! needs (`status`, `orderTime`) are ever interpreted, and only when the rule applies.
 
+use handler_common::dynamo::{self, ItemError, MAX_ITEM_SIZE};
 use handler_common::json::{self, IdError, InexactNumber, JsonId};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -53,7 +54,23 @@ pub enum ValidationError {
     /// A number in the body cannot be kept exactly.
     #[error("{0}")]
     Inexact(#[from] InexactNumber),
+    /// DynamoDB could not store the items (nesting, empty names, size).
+    #[error("{0}")]
+    NotStorable(#[from] ItemError),
 }
+
+impl ValidationError {
+    /// Whether the body is refused for its size alone (413), not its content (400).
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            ValidationError::NotStorable(ItemError::TooLarge { .. })
+        )
+    }
+}
+
+/// Room kept in an order item for what is not the items: keys, ids, total, status, time.
+const ORDER_FIELDS_SIZE: usize = 2048;
 
 /// An order's id: the client's choice, a string or a number, kept with its JSON type.
 /// Its text ([`OrderId::key`]) is the table's sort key and the `{orderId}` of the paths.
@@ -166,6 +183,14 @@ impl OrderContent {
                 .collect::<Result<Vec<_>, _>>()?,
             Some(_) => return Err(invalid("orderItems", "a non-empty array")),
         };
+        // `data` is level 1 of the item, so `orderItems` is level 2.
+        let size = dynamo::check_value("orderItems", &Value::Array(order_items.clone()), 2)?;
+        if size + ORDER_FIELDS_SIZE > MAX_ITEM_SIZE {
+            return Err(ItemError::TooLarge {
+                size: size + ORDER_FIELDS_SIZE,
+            }
+            .into());
+        }
         let total_amount = match body.get("totalAmount") {
             None | Some(Value::Null) => return Err(ValidationError::Missing("totalAmount")),
             Some(Value::Number(n)) => {
@@ -500,6 +525,22 @@ mod tests {
         assert_eq!(data["orderId"], json!(42));
         assert_eq!(data["orderItems"], b["orderItems"]);
         assert_eq!(data["totalAmount"], json!(9.99));
+    }
+
+    #[test]
+    fn items_dynamodb_cannot_store_are_refused_by_kind() {
+        let deep: Value =
+            serde_json::from_str(&format!("[{}1{}]", "[".repeat(31), "]".repeat(31))).unwrap();
+        let err = NewOrder::try_from(&body(json!({ "orderItems": deep }))).unwrap_err();
+        assert!(err.to_string().contains("more than 32 levels"), "{err}");
+        let err = NewOrder::try_from(&body(json!({"orderItems": [{"": 1}]}))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "orderItems[0]: an empty string cannot be an attribute name"
+        );
+        assert!(!err.is_too_large());
+        let huge = json!({"orderItems": ["x".repeat(MAX_ITEM_SIZE)]});
+        assert!(NewOrder::try_from(&body(huge)).unwrap_err().is_too_large());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::store::StoreError;
 /// message the client sees; 5xx variants answer a generic message and log the cause chain.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
-    /// The body or path did not parse (400).
+    /// The body or path did not parse (400; 413 when only its size is refused).
     #[error(transparent)]
     Validation(#[from] ValidationError),
     /// The body is missing or not JSON (400).
@@ -75,6 +75,7 @@ pub enum OrderError {
 impl ApiError for OrderError {
     fn status(&self) -> u16 {
         match self {
+            OrderError::Validation(e) if e.is_too_large() => 413,
             OrderError::Validation(_)
             | OrderError::Body(_)
             | OrderError::WrongStatus { .. }

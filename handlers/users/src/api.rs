@@ -20,7 +20,7 @@ use crate::store::{StoreError, UserStore};
 /// Why a users request failed; [`ApiError::status`] is the one status mapping.
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
-    /// The body or path is not acceptable (400).
+    /// The body or path is not acceptable (400; 413 when only its size is).
     #[error(transparent)]
     Validation(#[from] ValidationError),
     /// The body is missing or not JSON (400).
@@ -51,6 +51,7 @@ pub enum UsersError {
 impl ApiError for UsersError {
     fn status(&self) -> u16 {
         match self {
+            UsersError::Validation(e) if e.is_too_large() => 413,
             UsersError::Validation(_) | UsersError::Body(_) => 400,
             UsersError::Forbidden(_) => 403,
             UsersError::NotFound(_) | UsersError::NoRoute(_) => 404,

@@ -13,14 +13,28 @@ use time::format_description::well_known::Rfc3339;
 
 /// Why a request body or path parameter is not acceptable; the message is shown to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ValidationError(String);
+#[error("{message}")]
+pub struct ValidationError {
+    message: String,
+    too_large: bool,
+}
 
 impl ValidationError {
     fn new(message: impl Into<String>) -> Self {
-        ValidationError(message.into())
+        ValidationError {
+            message: message.into(),
+            too_large: false,
+        }
+    }
+
+    /// Whether the body is refused for its size alone (413), not its content (400).
+    pub fn is_too_large(&self) -> bool {
+        self.too_large
     }
 }
+
+/// Room kept in an item for the `userid` and `timestamp` the service adds.
+const ADDED_FIELDS_SIZE: usize = 512;
 
 /// Longest user id accepted, in bytes; DynamoDB allows 2048 for a partition key, and no
 /// honest client needs more than a few dozen.
@@ -109,18 +123,19 @@ impl TryFrom<Value> for UserInput {
             Some(Value::String(id)) => Some(UserId::parse(id.clone())?),
             Some(_) => return Err(ValidationError::new("userid must be a string")),
         };
-        for (key, value) in &fields {
-            check_numbers(key, value)?;
-        }
+        check_storable(&fields)?;
         Ok(UserInput { fields, userid })
     }
 }
 
-/// Rejects numbers a DynamoDB item cannot hold exactly, so a bad body is a 400 and never
-/// a failed write or a rounded value: every other number is stored with its exact text.
-fn check_numbers(key: &str, value: &Value) -> Result<(), ValidationError> {
-    handler_common::dynamo::check_numbers(key, value)
-        .map_err(|(path, e)| ValidationError::new(format!("{path}: {e}")))
+/// Rejects what a DynamoDB item cannot hold (numbers beyond its range or precision,
+/// nesting deeper than 32 levels, empty attribute names, more than 400 KB), so a bad body
+/// is a 4xx and never a failed write. Every other number is stored with its exact text.
+fn check_storable(fields: &Map<String, Value>) -> Result<(), ValidationError> {
+    handler_common::dynamo::check_item(fields, ADDED_FIELDS_SIZE).map_err(|e| ValidationError {
+        too_large: matches!(e, handler_common::dynamo::ItemError::TooLarge { .. }),
+        message: e.to_string(),
+    })
 }
 
 /// A user as stored and returned: the client's fields plus `userid` and `timestamp`.
@@ -257,6 +272,23 @@ mod tests {
             let body: Value = serde_json::from_str(raw).unwrap();
             assert_eq!(parse(body).unwrap_err(), message, "{raw}");
         }
+    }
+
+    #[test]
+    fn shapes_a_table_cannot_hold_are_rejected_and_size_is_told_apart() {
+        let deep = format!("{}1{}", "[".repeat(33), "]".repeat(33));
+        let body: Value = serde_json::from_str(&format!(r#"{{"name":"Ann","x":{deep}}}"#)).unwrap();
+        let err = UserInput::try_from(body).unwrap_err();
+        assert!(err.to_string().contains("more than 32 levels"), "{err}");
+        assert!(!err.is_too_large());
+        let err = UserInput::try_from(json!({"name": "Ann", "x": {"": 1}})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x: an empty string cannot be an attribute name"
+        );
+        let err =
+            UserInput::try_from(json!({"name": "Ann", "x": "y".repeat(400 * 1024)})).unwrap_err();
+        assert!(err.is_too_large(), "{err}");
     }
 
     #[test]

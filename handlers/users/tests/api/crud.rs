@@ -136,3 +136,58 @@ async fn a_missing_table_is_a_generic_500() {
     let (status, body) = app.call("GET", "/users", None, admin()).await;
     assert_eq!((status, body), (500, json!({"message": "internal error"})));
 }
+
+#[tokio::test]
+async fn a_user_another_writer_stored_is_read_back_with_its_json_types_and_exact_numbers() {
+    let app = spawn_app().await;
+    let stored: serde_json::Value = serde_json::from_str(
+        r#"{"userid": "w-1", "name": "Wanda", "age": "41",
+            "visits": 123456789012345678901234567890, "ratio": 0.30000000000000000001,
+            "vip": false, "note": null, "address": {"zip": 98101, "lines": ["1 Main St", 2]}}"#,
+    )
+    .unwrap();
+    app.dynamo
+        .put_item()
+        .table_name(&app.table)
+        .set_item(Some(handler_common::dynamo::to_attr_map(
+            stored.as_object().unwrap(),
+        )))
+        .send()
+        .await
+        .unwrap();
+
+    let (status, got) = app.call("GET", "/users/w-1", None, user("w-1")).await;
+    let (_, listed) = app.call("GET", "/users", None, admin()).await;
+
+    assert_eq!((status, &got), (200, &stored));
+    assert_eq!(listed, json!([stored]));
+}
+
+#[tokio::test]
+async fn numbers_are_kept_exactly_and_numbers_dynamodb_cannot_hold_are_400() {
+    let app = spawn_app().await;
+    let body: serde_json::Value = serde_json::from_str(
+        r#"{"name":"N","userid":"n-1","big":123456789012345678901234567890,"tiny":1e-120}"#,
+    )
+    .unwrap();
+
+    let (status, created) = app
+        .call("POST", "/users", Some(body.clone()), admin())
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["big"], body["big"]);
+    assert_eq!(
+        app.call("GET", "/users/n-1", None, user("n-1")).await.1["big"],
+        body["big"]
+    );
+
+    for raw in [r#"{"name":"N","x":1e300}"#, r#"{"name":"N","x":1e-300}"#] {
+        let body: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let (status, json) = app.call("POST", "/users", Some(body), admin()).await;
+        assert_eq!(status, 400, "{raw}: {json}");
+        assert!(
+            json["message"].as_str().unwrap().starts_with("x: number"),
+            "{json}"
+        );
+    }
+}
