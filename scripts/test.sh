@@ -15,6 +15,15 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "the generator stays lean"
+# `stackgen` (load, check, render) must build without the local cloud's weight.
+heavy=$(cargo tree --locked -p stackgen -e normal --prefix none \
+  | grep -E '^(aws-[a-z-]+|axum|hyper|reqwest|rustls|ring|aws-lc-[a-z-]+|notify|tokio) ' | sort -u || true)
+if [ -n "$heavy" ]; then
+  echo "stackgen depends on: $heavy" >&2
+  exit 1
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

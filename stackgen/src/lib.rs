@@ -27,7 +27,6 @@ pub mod check;
 pub mod commands;
 pub mod diag;
 pub mod enclosing;
-pub mod local;
 pub mod model;
 pub mod render;
 pub mod span;

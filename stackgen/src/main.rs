@@ -22,10 +22,6 @@ enum Command {
     Validate(commands::validate::Args),
     /// Print the JSON Schema of the model files.
     Schema(commands::schema::Args),
-    /// Run one function once with an event file and print its response (no Docker).
-    Invoke(commands::invoke::Args),
-    /// Run the whole app locally (functions, APIs, queues, buses) against moto server.
-    Local(commands::local::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,8 +30,6 @@ fn main() -> ExitCode {
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
-        Command::Invoke(args) => commands::invoke::run(args),
-        Command::Local(args) => commands::local::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

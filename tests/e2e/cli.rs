@@ -22,7 +22,7 @@ fn serve_stackgen_local_when_asked() {
     if std::env::var_os(SERVE).is_none() {
         return;
     }
-    let args = stackgen::commands::local::Args {
+    let args = stackgen_cloud::commands::local::Args {
         aws_endpoint: None,
         no_build: true,
         port_base: 0,
@@ -30,7 +30,7 @@ fn serve_stackgen_local_when_asked() {
         watch: false,
         root: Some(root()),
     };
-    let outcome = stackgen::commands::local::run(&args);
+    let outcome = stackgen_cloud::commands::local::run(&args);
     assert!(
         matches!(outcome, Ok(stackgen::commands::Outcome::Ok)),
         "{outcome:?}"

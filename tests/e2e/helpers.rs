@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
 use serde_json::Value;
-use stackgen::local::endpoint::Clients;
+use stackgen_cloud::endpoint::Clients;
 
 /// How long asynchronous effects (a bus, a queue, a redrive) may take to show.
 pub const ASYNC_WAIT: Duration = Duration::from_secs(60);
@@ -57,7 +57,7 @@ pub fn app() -> &'static App {
     APP.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
-            .name("stackgen-local".into())
+            .name("stackgen-runtime".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -89,20 +89,20 @@ pub fn app() -> &'static App {
     })
 }
 
-async fn start() -> stackgen::local::Running {
+async fn start() -> stackgen_cloud::Running {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let model = stackgen::model::load(&root.join("model")).expect("the model parses");
     let checked = stackgen::check::Checked::new(model).expect("the model passes its checks");
-    let mut options = stackgen::local::Options::new(&root);
+    let mut options = stackgen_cloud::Options::new(&root);
     options.port_base = 0;
     // `cargo test --workspace` builds every package's binaries before any test runs;
     // building them again here with only the handler crates selected would unify other
     // features and compile the SDK crates a second time.
     options.no_build = std::env::var_os("E2E_PREBUILT").is_some();
     if std::env::var_os("E2E_LOGS").is_none() {
-        options.log_sink = stackgen_local::LogSink::Discard;
+        options.log_sink = stackgen_runtime::LogSink::Discard;
     }
-    stackgen::local::start(&checked, options)
+    stackgen_cloud::start(&checked, options)
         .await
         .unwrap_or_else(|e| panic!("stackgen local did not start: {e}"))
 }

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use stackgen::commands::{Outcome, invoke};
+use stackgen::commands::Outcome;
+use stackgen_cloud::commands::invoke;
 
 use crate::helpers::app;
 

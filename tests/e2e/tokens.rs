@@ -205,7 +205,7 @@ print(jwt.encode({"kid": private["kid"], "alg": "RS256"}, json.loads(sys.argv[1]
 /// `python` next to it (a virtualenv's `bin`).
 fn moto_python() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let server = stackgen::local::endpoint::moto_server_path(&root)
+    let server = stackgen_cloud::endpoint::moto_server_path(&root)
         .unwrap_or_else(|e| panic!("moto server: {e}"));
     let server = std::fs::canonicalize(&server).unwrap_or(server);
     let shebang = std::fs::read(&server)

@@ -1,8 +1,6 @@
 //! The CLI's subcommands, one module each with its `Args` and `run`, and what they share:
 //! finding the repository, loading and checking the model, printing findings.
 
-pub mod invoke;
-pub mod local;
 pub mod render;
 pub mod schema;
 pub mod validate;
@@ -51,9 +49,6 @@ pub enum CommandError {
     /// The JSON Schema could not be serialized.
     #[error("cannot print the schema: {0}")]
     Schema(#[from] serde_json::Error),
-    /// A local run or invocation failed.
-    #[error(transparent)]
-    Local(#[from] crate::local::LocalError),
 }
 
 /// The repository layout a command works on.
@@ -129,18 +124,6 @@ pub fn load_checked(layout: &Layout) -> Option<Checked> {
             None
         }
     }
-}
-
-/// The multi-thread async runtime the `local` and `invoke` subcommands run on.
-fn async_runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CommandError::Io {
-            what: "cannot start the async runtime",
-            path: "-".into(),
-            source,
-        })
 }
 
 /// Prints findings to stderr, each with its source line, then a count.

@@ -1,0 +1,311 @@
+//! The model's functions as local processes: building their binaries with cargo, and
+//! describing each one for the runtime ([`FunctionSpec`]) with the environment the
+//! rendered template gives it, pointed at the local endpoint.
+//!
+//! Local runs build binaries with the debug profile ([`Profile::Debug`]): a local run
+//! rebuilds often and never measures speed, and the release profile's LTO costs minutes
+//! on a small machine. Benchmarks build what `sam build` deploys ([`Profile::Release`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use stackgen_runtime::FunctionSpec;
+
+use super::endpoint;
+use super::resources::{Physical, Resolved};
+use stackgen::check::Checked;
+use stackgen::model::{EnvValue, Function};
+
+/// Why a function could not be built or described.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    /// No function of that name in the model.
+    #[error("no function `{name}` in the model; declared functions: {declared}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        declared: String,
+    },
+    /// cargo could not be run.
+    #[error("cannot run `{command}`: {source}")]
+    Cargo {
+        /// The command line.
+        command: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// cargo ran and failed.
+    #[error("`{command}` failed ({status})")]
+    CargoFailed {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+    },
+    /// `cargo metadata` printed something we cannot read.
+    #[error("cannot read the target directory from `cargo metadata`: {0}")]
+    Metadata(String),
+    /// An environment variable refers to something that was not created.
+    #[error(
+        "function `{function}`: variable {variable} refers to `{reference}`, which is not in the endpoint"
+    )]
+    Unresolved {
+        /// The function.
+        function: String,
+        /// The variable.
+        variable: String,
+        /// The logical name it refers to.
+        reference: String,
+    },
+}
+
+/// One function of the model.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelFunction<'a> {
+    /// Its service.
+    pub service: &'a str,
+    /// Its logical name, also its name in the local runtime.
+    pub name: &'a str,
+    /// Its declaration.
+    pub function: &'a Function,
+}
+
+/// Every function of the model, sorted by service, then name.
+pub fn all(checked: &Checked) -> Vec<ModelFunction<'_>> {
+    let mut out: Vec<_> = checked
+        .model
+        .services
+        .iter()
+        .flat_map(|s| {
+            s.file
+                .functions
+                .iter()
+                .map(|(name, function)| ModelFunction {
+                    service: s.file.service.as_str(),
+                    name: name.as_str(),
+                    function,
+                })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.service, a.name).cmp(&(b.service, b.name)));
+    out
+}
+
+/// The function named `name`.
+pub fn find<'a>(checked: &'a Checked, name: &str) -> Result<ModelFunction<'a>, FunctionError> {
+    let functions = all(checked);
+    functions
+        .iter()
+        .find(|f| f.name == name)
+        .copied()
+        .ok_or_else(|| FunctionError::Unknown {
+            name: name.to_owned(),
+            declared: functions
+                .iter()
+                .map(|f| f.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// The cargo profile function binaries are built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `dev`, for local runs: quick to rebuild.
+    Debug,
+    /// `release`, as deployed (LTO, optimised for size): for measuring.
+    Release,
+}
+
+impl Profile {
+    /// The folder of the target directory its binaries land in.
+    fn dir(self) -> &'static str {
+        match self {
+            Profile::Debug => "debug",
+            Profile::Release => "release",
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn command_line(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Builds the binaries of `functions` with `profile` in the workspace at `root`.
+/// cargo's progress goes to standard error.
+pub fn build(
+    root: &Path,
+    functions: &[ModelFunction<'_>],
+    profile: Profile,
+) -> Result<(), FunctionError> {
+    let bins: Vec<(String, String)> = functions
+        .iter()
+        .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
+        .collect();
+    build_bins(root, &bins, profile)
+}
+
+/// Builds `(crate, bin)` pairs with `profile` in the workspace at `root`, in one cargo
+/// run.
+pub fn build_bins(
+    root: &Path,
+    bins: &[(String, String)],
+    profile: Profile,
+) -> Result<(), FunctionError> {
+    let mut command = cargo();
+    command.current_dir(root).arg("build").arg("--quiet");
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    let mut crates: Vec<&str> = bins.iter().map(|(krate, _)| krate.as_str()).collect();
+    crates.sort();
+    crates.dedup();
+    for krate in crates {
+        command.args(["-p", krate]);
+    }
+    for (_, bin) in bins {
+        command.args(["--bin", bin]);
+    }
+    command.stdin(Stdio::null()).stdout(Stdio::null());
+    let line = command_line(&command);
+    let status = command.status().map_err(|source| FunctionError::Cargo {
+        command: line.clone(),
+        source,
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(FunctionError::CargoFailed {
+            command: line,
+            status,
+        })
+    }
+}
+
+/// Where the binaries built with `profile` in the workspace at `root` are.
+pub fn bin_dir(root: &Path, profile: Profile) -> Result<PathBuf, FunctionError> {
+    Ok(target_dir(root)?.join(profile.dir()))
+}
+
+/// The workspace's target directory, as cargo sees it (`CARGO_TARGET_DIR` included).
+fn target_dir(root: &Path) -> Result<PathBuf, FunctionError> {
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    let line = command_line(&command);
+    let output = command.output().map_err(|source| FunctionError::Cargo {
+        command: line.clone(),
+        source,
+    })?;
+    if !output.status.success() {
+        return Err(FunctionError::CargoFailed {
+            command: line,
+            status: output.status,
+        });
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| FunctionError::Metadata(e.to_string()))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| FunctionError::Metadata("no `target_directory`".into()))
+}
+
+/// The function's variables as the rendered template gives them (`RUST_LOG` and the
+/// model's `environment`, references resolved in the endpoint), plus `JWKS_URL` for a
+/// function that verifies tokens of a user pool: moto's tokens name the real Cognito
+/// issuer, but moto serves the keys at `<endpoint>/<pool id>/.well-known/jwks.json`.
+pub fn template_env(
+    checked: &Checked,
+    f: ModelFunction<'_>,
+    resolved: &Resolved,
+    endpoint_url: &str,
+) -> Result<BTreeMap<String, String>, FunctionError> {
+    let mut env = BTreeMap::new();
+    env.insert(
+        "RUST_LOG".to_owned(),
+        checked.model.app.file.defaults.log_level.clone(),
+    );
+    let mut pool_id = None;
+    for (variable, value) in &f.function.environment {
+        let reference = match &value.value {
+            EnvValue::Value(s) => {
+                env.insert(variable.to_string(), s.clone());
+                continue;
+            }
+            EnvValue::Table(x)
+            | EnvValue::Queue(x)
+            | EnvValue::Bus(x)
+            | EnvValue::UserPoolClient(x)
+            | EnvValue::UserPoolGroup(x)
+            | EnvValue::Parameter(x) => x.as_str(),
+            EnvValue::UserPool(x) => {
+                if let Some(Physical::UserPool { id, .. }) =
+                    resolved.resource(f.service, x.as_str())
+                {
+                    pool_id = Some(id.clone());
+                }
+                x.as_str()
+            }
+        };
+        let resolved_value =
+            resolved
+                .value(f.service, reference)
+                .ok_or_else(|| FunctionError::Unresolved {
+                    function: f.name.to_owned(),
+                    variable: variable.to_string(),
+                    reference: reference.to_owned(),
+                })?;
+        env.insert(variable.to_string(), resolved_value);
+    }
+    if let Some(id) = pool_id {
+        env.entry("JWKS_URL".to_owned())
+            .or_insert_with(|| format!("{endpoint_url}/{id}/.well-known/jwks.json"));
+    }
+    Ok(env)
+}
+
+/// The runtime's description of `f`: its binary in `bin_dir` (see [`bin_dir`]), its
+/// template environment, the endpoint, region and dummy credentials, its timeout and
+/// memory size.
+pub fn spec(
+    checked: &Checked,
+    f: ModelFunction<'_>,
+    resolved: &Resolved,
+    endpoint_url: &str,
+    bin_dir: &Path,
+) -> Result<FunctionSpec, FunctionError> {
+    let defaults = &checked.model.app.file.defaults;
+    let timeout = f
+        .function
+        .timeout_seconds
+        .as_ref()
+        .map_or(defaults.timeout_seconds.value, |t| t.value);
+    let memory = f
+        .function
+        .memory_mb
+        .as_ref()
+        .map_or(defaults.memory_mb.value, |m| m.value);
+    Ok(
+        FunctionSpec::new(f.name, bin_dir.join(f.function.bin.as_str()))
+            .envs(template_env(checked, f, resolved, endpoint_url)?)
+            .envs(endpoint::aws_env(endpoint_url))
+            .timeout(Duration::from_secs(u64::from(timeout)))
+            .memory_mb(memory),
+    )
+}
