@@ -22,6 +22,33 @@ enum Command {
     Validate(commands::validate::Args),
     /// Print the JSON Schema of the model files.
     Schema(commands::schema::Args),
+    /// Moved to `stackgen-cloud`; answers with the command to run instead.
+    #[command(hide = true)]
+    Local(Moved),
+    /// Moved to `stackgen-cloud`; answers with the command to run instead.
+    #[command(hide = true)]
+    Invoke(Moved),
+}
+
+/// The arguments of a command that now lives in `stackgen-cloud`, kept to repeat them.
+#[derive(Debug, clap::Args)]
+struct Moved {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// Tells a user of the old `stackgen local` / `stackgen invoke` where the command is now.
+fn moved(command: &str, args: &Moved) -> ExitCode {
+    let mut line = format!("cargo run -p stackgen-cloud -- {command}");
+    for arg in &args.args {
+        line.push(' ');
+        line.push_str(arg);
+    }
+    eprintln!(
+        "error: `{command}` is a command of `stackgen-cloud`, which runs the app locally and \
+         keeps the AWS SDK out of the generator; run:\n  {line}"
+    );
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
@@ -30,6 +57,8 @@ fn main() -> ExitCode {
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
+        Command::Local(args) => return moved("local", args),
+        Command::Invoke(args) => return moved("invoke", args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

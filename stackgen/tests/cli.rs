@@ -34,6 +34,18 @@ fn render_check_passes_on_the_committed_templates() {
 }
 
 #[test]
+fn the_local_commands_point_to_stackgen_cloud() {
+    let tmp = sandbox();
+    let out = stackgen(tmp.path(), &["local", "--watch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cargo run -p stackgen-cloud -- local --watch"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn render_check_fails_and_names_the_stale_file() {
     let tmp = sandbox();
     let users = tmp.path().join("generated/users.yaml");
