@@ -82,7 +82,7 @@ fn main() {
 
     if std::env::var_os("NO_BUILD").is_none() {
         eprintln!("building {} functions with the release profile…", all.len());
-        functions::build(&root, &all, Profile::Release).expect("the functions build");
+        functions::build(&root, &all, Profile::Release, false).expect("the functions build");
     }
     let bin_dir = functions::bin_dir(&root, Profile::Release).expect("cargo metadata");
     let endpoint = Endpoint::from_option(None, &root).expect("moto server starts");

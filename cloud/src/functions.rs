@@ -143,29 +143,34 @@ fn command_line(command: &Command) -> String {
         .join(" ")
 }
 
-/// Builds the binaries of `functions` with `profile` in the workspace at `root`.
-/// cargo's progress goes to standard error.
+/// Builds the binaries of `functions` with `profile` in the workspace at `root`;
+/// cargo's progress goes to standard error unless `quiet`.
 pub fn build(
     root: &Path,
     functions: &[ModelFunction<'_>],
     profile: Profile,
+    quiet: bool,
 ) -> Result<(), FunctionError> {
     let bins: Vec<(String, String)> = functions
         .iter()
         .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
         .collect();
-    build_bins(root, &bins, profile)
+    build_bins(root, &bins, profile, quiet)
 }
 
 /// Builds `(crate, bin)` pairs with `profile` in the workspace at `root`, in one cargo
-/// run.
+/// run; cargo's progress goes to standard error unless `quiet`.
 pub fn build_bins(
     root: &Path,
     bins: &[(String, String)],
     profile: Profile,
+    quiet: bool,
 ) -> Result<(), FunctionError> {
     let mut command = cargo();
-    command.current_dir(root).arg("build").arg("--quiet");
+    command.current_dir(root).arg("build");
+    if quiet {
+        command.arg("--quiet");
+    }
     if profile == Profile::Release {
         command.arg("--release");
     }

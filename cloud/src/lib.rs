@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod commands;
+pub mod demo;
 pub mod endpoint;
 pub mod functions;
 pub mod gateway;
@@ -95,6 +96,12 @@ pub struct Options {
     /// Rebuild and reload the functions when their sources change (only [`run`]
     /// watches).
     pub watch: bool,
+    /// Show cargo's own build output and one line per start-up step with its duration
+    /// on standard error (the command line does; tests keep quiet).
+    pub progress: bool,
+    /// After start-up, sign in a demo admin and a demo user in every user pool and print
+    /// their ID tokens (only [`run`] does).
+    pub demo_users: bool,
 }
 
 impl Options {
@@ -109,6 +116,8 @@ impl Options {
             log_sink: LogSink::Stderr,
             triggers: triggers::Options::default(),
             watch: false,
+            progress: false,
+            demo_users: false,
         }
     }
 }
@@ -184,6 +193,7 @@ impl Running {
 /// `no_build`), every resource, the functions, the APIs, the SSM outputs and the
 /// triggers. On error, what was started is stopped again.
 pub async fn start(checked: &Checked, options: Options) -> Result<Running, LocalError> {
+    let progress = Progress::new(options.progress);
     let functions = functions::all(checked);
     let build = {
         let root = options.root.clone();
@@ -192,9 +202,11 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
             .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
             .collect();
         let no_build = options.no_build;
+        let quiet = !options.progress;
         tokio::task::spawn_blocking(move || {
             if !no_build {
-                functions::build_bins(&root, &functions, Profile::Debug)?;
+                functions::build_bins(&root, &functions, Profile::Debug, quiet)?;
+                progress.step(&format!("built {} handler binaries", functions.len()));
             }
             functions::bin_dir(&root, Profile::Debug)
         })
@@ -207,9 +219,11 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
     let (build, endpoint) = tokio::join!(build, endpoint);
     let endpoint = endpoint.map_err(|e| LocalError::Task(e.to_string()))??;
     let bin_dir = build.map_err(|e| LocalError::Task(e.to_string()))??;
+    progress.step(&format!("AWS endpoint {} ready", endpoint.url()));
 
     let clients = Clients::new(endpoint.url()).await;
     let mut resolved = resources::create(checked, &clients).await?;
+    progress.step("created the model's tables, queues, buses, rules and user pool");
     let specs = functions
         .iter()
         .map(|f| functions::spec(checked, *f, &resolved, endpoint.url(), &bin_dir))
@@ -222,6 +236,7 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
             .start()
             .await?,
     );
+    progress.step(&format!("started {} functions", functions.len()));
     let apis = serve_apis(
         checked,
         &resolved,
@@ -241,6 +256,7 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
     for (api, _) in &apis {
         resolved.set_api_url(&api.service, &api.name, api.url.clone());
     }
+    progress.step(&format!("serving {} APIs", apis.len()));
     let started = async {
         resources::publish_outputs(&resolved, &clients).await?;
         Ok::<_, LocalError>(Triggers::start(
@@ -265,6 +281,58 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
             }
             runtime.shutdown().await;
             Err(e)
+        }
+    }
+}
+
+/// Signs in the demo users and prints their tokens as shell assignments on standard
+/// output; a failure is reported and the app keeps running.
+async fn print_demo_users(running: &Running) {
+    let clients = Clients::new(running.endpoint_url()).await;
+    match demo::create(running.resolved(), &clients).await {
+        Ok(users) => {
+            for user in users {
+                eprintln!(
+                    "stackgen local: demo {} of the {} pool: {} (sub {}), password {}",
+                    user.role,
+                    user.service,
+                    user.email,
+                    user.sub,
+                    demo::PASSWORD
+                );
+                println!(
+                    "{}_{}_TOKEN={}",
+                    user.service.to_uppercase(),
+                    user.role.to_uppercase(),
+                    user.id_token
+                );
+            }
+        }
+        Err(e) => eprintln!("stackgen local: no demo users: {e}"),
+    }
+}
+
+/// One line per start-up step on standard error, with the time since the previous one,
+/// so a first run's minutes of building are not minutes of silence.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    since: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Progress {
+        Progress {
+            since: enabled.then(std::time::Instant::now),
+        }
+    }
+
+    /// Prints `what` with the time since the run started.
+    fn step(&self, what: &str) {
+        if let Some(since) = self.since {
+            eprintln!(
+                "stackgen local: {what} ({:.1} s)",
+                since.elapsed().as_secs_f64()
+            );
         }
     }
 }
@@ -380,6 +448,7 @@ pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> 
     } else {
         None
     };
+    let demo_users = options.demo_users;
     let running = start(checked, options).await?;
     eprintln!("stackgen local: AWS endpoint {}", running.endpoint_url());
     for trigger in running.triggers() {
@@ -387,6 +456,9 @@ pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> 
     }
     for api in running.apis() {
         println!("{} ({}): {}", api.name, api.service, api.url);
+    }
+    if demo_users {
+        print_demo_users(&running).await;
     }
     match watcher {
         None => {

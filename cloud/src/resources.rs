@@ -187,6 +187,15 @@ struct Service {
 }
 
 impl Resolved {
+    /// Every resource of every service, with its service and model name, in order.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str, &Physical)> {
+        self.services.iter().flat_map(|(service, svc)| {
+            svc.local
+                .iter()
+                .map(move |(name, p)| (service.as_str(), name.as_str(), p))
+        })
+    }
+
     /// The project name (the SSM parameters' prefix).
     pub fn project(&self) -> &str {
         &self.project

@@ -268,9 +268,10 @@ pub async fn rebuild(root: &Path, bootstraps: &[Bootstrap], runtime: &Runtime) -
         .map(|b| (b.krate.clone(), b.bin.clone()))
         .collect();
     let root = root.to_path_buf();
-    let built =
-        tokio::task::spawn_blocking(move || functions::build_bins(&root, &bins, Profile::Debug))
-            .await;
+    let built = tokio::task::spawn_blocking(move || {
+        functions::build_bins(&root, &bins, Profile::Debug, true)
+    })
+    .await;
     let built = match built {
         Ok(built) => built,
         Err(join) => Err(functions::FunctionError::Cargo {

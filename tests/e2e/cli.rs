@@ -28,6 +28,7 @@ fn serve_stackgen_local_when_asked() {
         port_base: 0,
         retry_delay: Default::default(),
         watch: false,
+        demo_users: true,
         root: Some(root()),
     };
     let outcome = stackgen_cloud::commands::local::run(&args);
@@ -124,7 +125,7 @@ fn stackgen_local_prints_its_apis_and_leaves_no_process_behind_on_ctrl_c() {
         let api_lines = BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .filter(|l| l.contains("): http://"))
+            .filter(|l| l.contains("): http://") || l.contains("_TOKEN="))
             .map(|l| match l.rsplit_once(" ... ") {
                 Some((_, api)) => api.to_owned(),
                 None => l,
@@ -136,14 +137,26 @@ fn stackgen_local_prints_its_apis_and_leaves_no_process_behind_on_ctrl_c() {
         }
     });
     let mut apis = Vec::new();
-    while apis.len() < 3 {
+    let mut tokens = std::collections::BTreeMap::new();
+    while apis.len() < 3 || tokens.len() < 2 {
         match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(line) => apis.push(line),
+            Ok(line) => match line.split_once("_TOKEN=") {
+                Some((who, token)) => {
+                    let who = who.rsplit(' ').next().unwrap_or(who).to_owned();
+                    tokens.insert(who, token.to_owned());
+                }
+                None => apis.push(line),
+            },
             Err(e) => {
-                panic!("stackgen local printed {apis:?}, then {e}");
+                panic!("stackgen local printed {apis:?} and {tokens:?}, then {e}");
             }
         }
     }
+    assert_eq!(
+        tokens.keys().collect::<Vec<_>>(),
+        ["USERS_ADMIN", "USERS_USER"],
+        "the demo users' tokens"
+    );
     let names: Vec<&str> = apis.iter().filter_map(|l| l.split(' ').next()).collect();
     assert_eq!(names, ["OrdersApi", "ProfileApi", "UsersApi"], "{apis:?}");
     let url = apis[0].rsplit(' ').next().expect("a URL").to_owned();
@@ -158,6 +171,33 @@ fn stackgen_local_prints_its_apis_and_leaves_no_process_behind_on_ctrl_c() {
             response.status().as_u16()
         });
     assert_eq!(status, 401, "GET /orders without a token");
+    // The printed demo tokens work as they are, as the README's curl example uses them.
+    let users_url = apis[2].rsplit(' ').next().expect("a URL").to_owned();
+    let (orders, users) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(async {
+            let client = reqwest::Client::new();
+            let orders = client
+                .get(format!("{url}/orders"))
+                .header("Authorization", &tokens["USERS_USER"])
+                .send()
+                .await
+                .expect("the orders API answers");
+            let users = client
+                .get(format!("{users_url}/users"))
+                .header("Authorization", &tokens["USERS_ADMIN"])
+                .send()
+                .await
+                .expect("the users API answers");
+            (orders.status().as_u16(), users.status().as_u16())
+        });
+    assert_eq!(
+        (orders, users),
+        (200, 200),
+        "the demo user's orders, the admin's users"
+    );
     let started = descendants(pid);
     assert!(
         started.len() > 10,

@@ -42,7 +42,8 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let function = functions::find(&checked, &args.function).map_err(LocalError::from)?;
     let event = stackgen_runtime::read_event(&args.event).map_err(LocalError::from)?;
     if !args.no_build {
-        functions::build(&layout.root, &[function], Profile::Debug).map_err(LocalError::from)?;
+        functions::build(&layout.root, &[function], Profile::Debug, false)
+            .map_err(LocalError::from)?;
     }
     let bin_dir = functions::bin_dir(&layout.root, Profile::Debug).map_err(LocalError::from)?;
     let tokio = async_runtime()?;

@@ -36,6 +36,10 @@ pub struct Args {
     /// the triggers running.
     #[arg(long)]
     pub watch: bool,
+    /// Sign in a demo admin and a demo user in every user pool and print their ID tokens
+    /// as `<SERVICE>_<ROLE>_TOKEN=...` lines, ready for `curl -H "Authorization: ..."`.
+    #[arg(long)]
+    pub demo_users: bool,
 }
 
 /// `--retry-delay`: a fixed delay, or `None` for the queue's visibility timeout.
@@ -76,6 +80,8 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     options.port_base = args.port_base;
     options.triggers.retry_delay = args.retry_delay.0;
     options.watch = args.watch;
+    options.progress = true;
+    options.demo_users = args.demo_users;
     let tokio = async_runtime()?;
     tokio.block_on(crate::run(&checked, options))?;
     Ok(Outcome::Ok)
