@@ -552,10 +552,16 @@ impl Cx<'_> {
         let declared = || self.scope.names_of(kind);
         match self.scope.resolve(name.as_str()) {
             None => {
+                let names = declared();
+                let declared_list = format!("declared {}: {}", kind.plural(), list(&names));
                 self.error(
                     name.loc,
                     format!("{what} refers to undefined {kind} `{name}`"),
-                    Some(format!("declared {}: {}", kind.plural(), list(&declared()))),
+                    Some(crate::suggest::help(
+                        name.as_str(),
+                        names.iter().copied(),
+                        declared_list,
+                    )),
                 );
                 false
             }

@@ -30,5 +30,6 @@ pub mod enclosing;
 pub mod model;
 pub mod render;
 pub mod span;
+pub mod suggest;
 pub mod vtl;
 pub mod yaml;

@@ -1081,7 +1081,8 @@ pub fn parse_str<T: serde::de::DeserializeOwned>(
                 })
                 .unwrap_or(Loc { line: 1, col: 1 });
             let (loc, message) = crate::enclosing::missing_field(&text, loc, parse_message(&e));
-            Err(Diagnostic::new(path, loc, message, None))
+            let help = crate::suggest::for_parse_error(&message);
+            Err(Diagnostic::new(path, loc, message, help))
         }
     }
 }
