@@ -1097,15 +1097,42 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
     };
     let first = text.lines().next().unwrap_or_default().trim();
     // Some messages end with their own ` at line N, column M`; the position is printed once, in front.
-    match first.rfind(" at line ") {
-        Some(i) if first[i..].contains(", column ") => first[..i].to_string(),
-        _ => first.to_string(),
+    let message = match first.rfind(" at line ") {
+        Some(i) if first[i..].contains(", column ") => &first[..i],
+        _ => first,
+    };
+    in_model_words(message)
+}
+
+/// The YAML reader's wording where it speaks of its own options rather than the model.
+fn in_model_words(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("duplicate mapping key") else {
+        return message.to_owned();
+    };
+    let key = rest
+        .strip_prefix(": ")
+        .and_then(|r| r.split_once(", set DuplicateKeyPolicy"))
+        .map(|(key, _)| key);
+    match key {
+        Some(key) => format!("duplicate key `{key}`: each key may appear once in a mapping"),
+        None => "duplicate key: each key may appear once in a mapping".to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duplicate_key_is_told_in_the_models_words() {
+        let err =
+            serde_saphyr::from_str::<serde_json::Value>("project: a\nproject: b\n").unwrap_err();
+        let message = parse_message(&err);
+        assert_eq!(
+            message,
+            "duplicate key `project`: each key may appear once in a mapping"
+        );
+    }
 
     #[test]
     fn route_with_params_parses() {
