@@ -33,16 +33,8 @@ use tokio::{
 
 use crate::{
     FunctionError, InstanceInfo, InvokeError, InvokeOutcome, MAX_PAYLOAD_BYTES,
-    instance::{Invocation, Queue},
+    invocation::{self, ApiEvent, Invocation, Queue},
 };
-
-/// What a process did that its supervisor must act on.
-pub(crate) enum ApiEvent {
-    /// Its first `/next`: initialisation is over.
-    Ready,
-    /// It posted `/init/error`.
-    InitError(FunctionError),
-}
 
 /// The invocation a process is working on.
 pub(crate) struct Pending {
@@ -254,7 +246,7 @@ async fn next(State(state): State<Arc<ApiState>>) -> Response {
     };
 
     let request_id = uuid::Uuid::new_v4().to_string();
-    let deadline_ms = crate::instance::epoch_millis_after(channels.timeout);
+    let deadline_ms = invocation::epoch_millis_after(channels.timeout);
     let Invocation { payload, reply } = invocation;
     {
         let mut current = lock(&channels.current);
@@ -299,7 +291,7 @@ async fn next(State(state): State<Arc<ApiState>>) -> Response {
         ),
         (
             "lambda-runtime-trace-id",
-            HeaderValue::from_str(&crate::instance::trace_id()),
+            HeaderValue::from_str(&invocation::trace_id()),
         ),
     ];
     for (name, value) in values {
@@ -351,7 +343,7 @@ async fn response(
     body: Bytes,
 ) -> Response {
     let answered = complete(&state, &request_id, |function| {
-        crate::instance::response_outcome(function, &body)
+        invocation::response_outcome(function, &body)
     });
     if !answered {
         unknown_request()

@@ -88,6 +88,7 @@
 mod api;
 mod error;
 mod instance;
+mod invocation;
 mod logs;
 mod once;
 mod outcome;

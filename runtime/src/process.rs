@@ -28,7 +28,7 @@ use tokio::{
 
 use crate::{
     FunctionError,
-    api::ApiEvent,
+    invocation::ApiEvent,
     logs::{self, LogSink, LogStream},
 };
 

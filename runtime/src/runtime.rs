@@ -15,7 +15,8 @@ use crate::{
     FunctionSpec, InstanceInfo, InvokeError, InvokeOutcome, LOCAL_ACCOUNT_ID, LogSink,
     MAX_PAYLOAD_BYTES, StartError,
     api::{self, ApiState, ChannelSpec},
-    instance::{Instance, Invocation, Shared},
+    instance::{Instance, Shared},
+    invocation::Invocation,
     process::{ChildRegistry, Launcher, Spawner},
 };
 
