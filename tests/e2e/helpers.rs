@@ -257,6 +257,8 @@ pub struct Response {
     pub body: Value,
     /// The `Access-Control-Allow-Origin` header.
     pub cors: Option<String>,
+    /// Every response header.
+    pub headers: reqwest::header::HeaderMap,
 }
 
 /// POST /orders on the orders API at `api` as `user`.
@@ -300,11 +302,13 @@ pub async fn call(
         .get("access-control-allow-origin")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
     Response {
         status,
         body: serde_json::from_str(&text).unwrap_or(Value::Null),
         cors,
+        headers,
     }
 }
 

@@ -81,6 +81,30 @@ async fn the_workshops_users_flow_keeps_every_field_as_sent() {
         get_ok(&format!("{api}/users/{}", user.sub), &user).await,
         expected
     );
+    // With two users stored at least: a page of one, with the token for the rest in a header browsers may read.
+    let page = call(
+        Method::GET,
+        &format!("{api}/users?limit=1"),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(page.body.as_array().map(Vec::len), Some(1), "{page:?}");
+    let token = page.headers["x-next-token"].to_str().unwrap().to_owned();
+    assert_eq!(
+        page.headers["access-control-expose-headers"],
+        "x-next-token"
+    );
+    let next = call(
+        Method::GET,
+        &format!("{api}/users?limit=1&nextToken={token}"),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(next.status, 200, "{next:?}");
+    assert_ne!(next.body, page.body, "the token moves on");
 
     let deleted = call(
         Method::DELETE,

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use handler_common::{ApiError, BodyError, Caller, error_response, json_response};
 
 use crate::domain::{User, UserId, UserInput, ValidationError};
+use crate::listing::{self, ListQuery};
 use crate::store::{StoreError, UserStore};
 
 /// Why a users request failed; [`ApiError::status`] is the one status mapping.
@@ -191,8 +192,22 @@ async fn dispatch<S: UserStore>(store: &S, req: &Request) -> Result<Response<Bod
     route.allows(handler_common::caller(req).as_ref())?;
     match route {
         Route::List => {
-            let users = store.list().await?;
-            Ok(json_response(200, &users))
+            let query = ListQuery::of(req)?;
+            let page = listing::page(store, &query).await?;
+            let mut resp = json_response(200, &page.users);
+            let headers = resp.headers_mut();
+            // Browsers may read the token only when the response exposes it.
+            headers.insert(
+                "access-control-expose-headers",
+                HeaderValue::from_static(listing::TOKEN_HEADER),
+            );
+            if let Some(token) = page.next_token {
+                // A token is base64url, always a valid header value.
+                if let Ok(value) = HeaderValue::from_str(&token) {
+                    headers.insert(listing::TOKEN_HEADER, value);
+                }
+            }
+            Ok(resp)
         }
         Route::Create => {
             let input = parse_body(req)?;

@@ -20,7 +20,8 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    fn new(message: impl Into<String>) -> Self {
+    /// A 400 with `message`.
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         ValidationError {
             message: message.into(),
             too_large: false,

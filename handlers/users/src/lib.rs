@@ -3,6 +3,7 @@
 //!
 //! - [`api`]: the five routes of the users function, over a [`store::UserStore`];
 //! - [`domain`]: user ids, request bodies and stored users, parsed once at the edge;
+//! - [`listing`]: `GET /users` in pages that fit a Lambda response;
 //! - [`store`]: the users table in DynamoDB;
 //! - [`authorizer`]: Cognito ID token verification and the IAM policy it answers with.
 //!
@@ -12,6 +13,7 @@
 pub mod api;
 pub mod authorizer;
 pub mod domain;
+pub mod listing;
 pub mod store;
 
 #[cfg(test)]

@@ -36,8 +36,13 @@ pub enum StoreError {
 
 /// What the users function needs from storage, and nothing more.
 pub trait UserStore: Sync {
-    /// Every user of the table, all pages.
-    fn list(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+    /// One Scan page after `after` (exclusive), of at most `limit` users: the users, and
+    /// the key to continue after when the table has more.
+    fn scan(
+        &self,
+        after: Option<&UserId>,
+        limit: Option<usize>,
+    ) -> impl Future<Output = Result<(Vec<User>, Option<UserId>), StoreError>> + Send;
     /// The user with `id`, if there is one.
     fn get(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
     /// Stores `user` under its `userid`, replacing any item with that key.
@@ -86,19 +91,32 @@ fn to_user(item: HashMap<String, AttributeValue>) -> Result<User, StoreError> {
 }
 
 impl UserStore for DynamoUserStore {
-    async fn list(&self) -> Result<Vec<User>, StoreError> {
-        // A Scan page stops at 1 MB; the paginator follows LastEvaluatedKey to the end.
-        let items: Vec<HashMap<String, AttributeValue>> = self
+    async fn scan(
+        &self,
+        after: Option<&UserId>,
+        limit: Option<usize>,
+    ) -> Result<(Vec<User>, Option<UserId>), StoreError> {
+        // A Scan page also stops at 1 MB; the caller follows the returned key.
+        let out = self
             .client
             .scan()
             .table_name(&self.table)
-            .into_paginator()
-            .items()
+            .set_exclusive_start_key(after.map(Self::key))
+            .set_limit(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
             .send()
-            .try_collect()
             .await
             .map_err(self.failed("Scan"))?;
-        items.into_iter().map(to_user).collect()
+        let last = match out.last_evaluated_key().and_then(|k| k.get("userid")) {
+            Some(AttributeValue::S(id)) => Some(UserId::parse(id.clone())?),
+            _ => None,
+        };
+        let users = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(to_user)
+            .collect::<Result<_, _>>()?;
+        Ok((users, last))
     }
 
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -168,9 +186,25 @@ pub(crate) mod memory {
     }
 
     impl UserStore for MemoryStore {
-        async fn list(&self) -> Result<Vec<User>, StoreError> {
+        async fn scan(
+            &self,
+            after: Option<&UserId>,
+            limit: Option<usize>,
+        ) -> Result<(Vec<User>, Option<UserId>), StoreError> {
+            use std::ops::Bound;
             self.check()?;
-            Ok(self.users.lock().unwrap().values().cloned().collect())
+            let users = self.users.lock().unwrap();
+            let start = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
+            let rest: Vec<User> = users
+                .range((start, Bound::Unbounded))
+                .map(|(_, u)| u.clone())
+                .collect();
+            let take = limit.unwrap_or(rest.len()).min(rest.len());
+            let last = match take.checked_sub(1) {
+                Some(i) if take < rest.len() => Some(rest[i].id().clone()),
+                _ => None,
+            };
+            Ok((rest.into_iter().take(take).collect(), last))
         }
         async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
             self.check()?;

@@ -89,6 +89,47 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// `GET /users` as an admin with `query`: status, body and the `x-next-token` header.
+    pub async fn list(&self, query: &[(&str, &str)]) -> (u16, Value, Option<String>) {
+        use lambda_http::RequestExt;
+        let event = json!({
+            "resource": "/users", "path": "/users", "httpMethod": "GET",
+            "headers": {}, "multiValueHeaders": {},
+            "queryStringParameters": null, "multiValueQueryStringParameters": null,
+            "pathParameters": null, "stageVariables": null, "body": null,
+            "isBase64Encoded": false,
+            "requestContext": {
+                "accountId": "123456789012", "resourceId": "r1", "stage": "Prod",
+                "requestId": "req-1", "identity": {"sourceIp": "127.0.0.1"},
+                "resourcePath": "/users", "httpMethod": "GET", "apiId": "api1",
+                "authorizer": admin()
+            }
+        });
+        let params: std::collections::HashMap<String, String> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let req = lambda_http::request::from_str(&event.to_string())
+            .expect("a valid event")
+            .with_query_string_parameters(params);
+        let resp = users::api::handle(&self.store, req).await;
+        let token = resp
+            .headers()
+            .get("x-next-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let Body::Text(text) = resp.body() else {
+            panic!("expected a text body, got {:?}", resp.body());
+        };
+        (
+            resp.status().as_u16(),
+            serde_json::from_str(text).expect("a JSON body"),
+            token,
+        )
+    }
+}
+
 /// A user pool on moto, as the users stack declares it: email is the username, a client
 /// without secret allowing USER_PASSWORD_AUTH, and an admin group.
 pub struct Pool {
