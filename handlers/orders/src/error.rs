@@ -16,6 +16,9 @@ pub enum OrderError {
     /// The body is missing or not JSON (400).
     #[error(transparent)]
     Body(handler_common::BodyError),
+    /// A list query's `limit` or token cannot be used (400).
+    #[error(transparent)]
+    Paging(handler_common::paging::PagingError),
     /// The request carries no caller identity (401).
     #[error("the request has no authenticated caller")]
     Unauthenticated,
@@ -78,6 +81,7 @@ impl ApiError for OrderError {
             OrderError::Validation(e) if e.is_too_large() => 413,
             OrderError::Validation(_)
             | OrderError::Body(_)
+            | OrderError::Paging(_)
             | OrderError::WrongStatus { .. }
             | OrderError::TooLate { .. } => 400,
             OrderError::Unauthenticated => 401,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use handler_common::paging::{self, PageQuery};
 use handler_common::{error_response, json_response, json_text_response};
 
 use crate::domain::{OrderEdit, OrderId, UserId, ValidationError};
@@ -50,16 +51,24 @@ pub async fn get_order(svc: &Orders, req: Request) -> Response<Body> {
     )
 }
 
-/// GET /orders: `{"orders": [...]}`, every order of the caller.
+/// GET /orders: `{"orders": [...]}`, every order of the caller that fits one response;
+/// `?limit=N` and `?nextToken=` page it, `x-next-token` continues it.
 #[tracing::instrument(skip_all)]
 pub async fn list_orders(svc: &Orders, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let user = user_of(&req)?;
-            Ok(json!({ "orders": svc.list(&user).await? }))
+    let listed = async {
+        let user = user_of(&req)?;
+        let query = PageQuery::of(&req).map_err(OrderError::Paging)?;
+        svc.list(&user, &query).await
+    }
+    .await;
+    match listed {
+        Ok((orders, next)) => {
+            let mut resp = json_response(200, &json!({ "orders": orders }));
+            paging::set_token(&mut resp, next.as_deref());
+            resp
         }
-        .await,
-    )
+        Err(e) => error_response(&e),
+    }
 }
 
 /// PUT /orders/{orderId}: new restaurant, items and total for a `PLACED` order.

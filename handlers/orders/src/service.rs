@@ -5,6 +5,8 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use handler_common::paging::{self, PageQuery};
+
 use crate::clock::Clock;
 use crate::domain::{Money, NewOrder, Order, OrderEdit, OrderId, UserId, within_cancel_window};
 use crate::error::OrderError;
@@ -41,9 +43,29 @@ impl Orders {
             .ok_or_else(|| OrderError::NotFound(id.to_string()))
     }
 
-    /// Every order of the caller.
-    pub async fn list(&self, user: &UserId) -> Result<Vec<Order>, OrderError> {
-        Ok(self.store.list(user).await?)
+    /// The page of the caller's orders `query` asks for (every order when they fit one
+    /// response), and the token for the next page.
+    pub async fn list(
+        &self,
+        user: &UserId,
+        query: &PageQuery,
+    ) -> Result<paging::Page<Order>, OrderError> {
+        let key_of = |order: &Order| {
+            order
+                .data()
+                .get("orderId")
+                .map(|id| match id {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default()
+        };
+        let overhead = r#"{"orders":[]}"#.len();
+        paging::collect(query, overhead, key_of, |after, wanted| async move {
+            self.store.page(user, after.as_deref(), wanted).await
+        })
+        .await
+        .map_err(OrderError::Store)
     }
 
     /// Replaces restaurant, items and total of a `PLACED` order.

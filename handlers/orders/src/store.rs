@@ -160,23 +160,31 @@ impl OrderStore {
         out.item().map(order_of).transpose()
     }
 
-    /// Every order of the user, reading all pages.
-    pub async fn list(&self, user: &UserId) -> Result<Vec<Order>, StoreError> {
-        let mut pages = self
+    /// One Query page of the user's orders after the order id `after` (exclusive), of at
+    /// most `limit` orders: the orders, and the order id to go on after when there are more.
+    pub async fn page(
+        &self,
+        user: &UserId,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<(Vec<Order>, Option<String>), StoreError> {
+        let out = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("userId = :user")
             .expression_attribute_values(":user", AttributeValue::S(user.as_str().to_owned()))
-            .into_paginator()
-            .send();
-        let mut orders = Vec::new();
-        while let Some(page) = pages.try_next().await.map_err(|e| self.sdk("Query", e))? {
-            for item in page.items() {
-                orders.push(order_of(item)?);
-            }
-        }
-        Ok(orders)
+            .set_exclusive_start_key(after.map(|id| key(user, id)))
+            .set_limit(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
+            .send()
+            .await
+            .map_err(|e| self.sdk("Query", e))?;
+        let last = match out.last_evaluated_key().and_then(|k| k.get("orderId")) {
+            Some(AttributeValue::S(id)) => Some(id.clone()),
+            _ => None,
+        };
+        let orders = out.items().iter().map(order_of).collect::<Result<_, _>>()?;
+        Ok((orders, last))
     }
 
     /// Replaces the content of a `PLACED` order; `orderId`, `userId`, `orderTime`,

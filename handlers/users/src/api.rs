@@ -12,10 +12,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use handler_common::paging::{self, PageQuery, PagingError};
 use handler_common::{ApiError, BodyError, Caller, error_response, json_response};
 
 use crate::domain::{User, UserId, UserInput, ValidationError};
-use crate::listing::{self, ListQuery};
+use crate::listing::{self, ListError};
 use crate::store::{StoreError, UserStore};
 
 /// Why a users request failed; [`ApiError::status`] is the one status mapping.
@@ -27,6 +28,9 @@ pub enum UsersError {
     /// The body is missing or not JSON (400).
     #[error(transparent)]
     Body(#[from] BodyError),
+    /// A list query's `limit` or token cannot be used (400).
+    #[error(transparent)]
+    Paging(#[from] PagingError),
     /// No user has this id (404).
     #[error("user {0} not found")]
     NotFound(UserId),
@@ -49,11 +53,20 @@ pub enum UsersError {
     Internal(#[from] StoreError),
 }
 
+impl From<ListError> for UsersError {
+    fn from(err: ListError) -> UsersError {
+        match err {
+            ListError::Query(e) => UsersError::Paging(e),
+            ListError::Store(e) => UsersError::Internal(e),
+        }
+    }
+}
+
 impl ApiError for UsersError {
     fn status(&self) -> u16 {
         match self {
             UsersError::Validation(e) if e.is_too_large() => 413,
-            UsersError::Validation(_) | UsersError::Body(_) => 400,
+            UsersError::Validation(_) | UsersError::Body(_) | UsersError::Paging(_) => 400,
             UsersError::Forbidden(_) => 403,
             UsersError::NotFound(_) | UsersError::NoRoute(_) => 404,
             UsersError::MethodNotAllowed { .. } => 405,
@@ -192,21 +205,9 @@ async fn dispatch<S: UserStore>(store: &S, req: &Request) -> Result<Response<Bod
     route.allows(handler_common::caller(req).as_ref())?;
     match route {
         Route::List => {
-            let query = ListQuery::of(req)?;
-            let page = listing::page(store, &query).await?;
-            let mut resp = json_response(200, &page.users);
-            let headers = resp.headers_mut();
-            // Browsers may read the token only when the response exposes it.
-            headers.insert(
-                "access-control-expose-headers",
-                HeaderValue::from_static(listing::TOKEN_HEADER),
-            );
-            if let Some(token) = page.next_token {
-                // A token is base64url, always a valid header value.
-                if let Ok(value) = HeaderValue::from_str(&token) {
-                    headers.insert(listing::TOKEN_HEADER, value);
-                }
-            }
+            let (users, next) = listing::page(store, &PageQuery::of(req)?).await?;
+            let mut resp = json_response(200, &users);
+            paging::set_token(&mut resp, next.as_deref());
             Ok(resp)
         }
         Route::Create => {

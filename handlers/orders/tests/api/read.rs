@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -86,4 +86,68 @@ async fn the_list_has_every_order_of_the_caller_across_pages() {
         .collect();
     ids.dedup();
     assert_eq!(ids.len(), count);
+}
+
+/// GET /orders with `query`: status, body and the `x-next-token` header.
+async fn list_page(
+    app: &TestApp,
+    sub: &str,
+    query: &[(&str, &str)],
+) -> (u16, Value, Option<String>) {
+    use lambda_http::RequestExt;
+    let params: HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let req = request("GET", None, Some(sub), None).with_query_string_parameters(params);
+    let resp = orders::http::list_orders(&app.orders, req).await;
+    let token = resp
+        .headers()
+        .get("x-next-token")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let (status, json, _) = parts(resp);
+    (status, json, token)
+}
+
+#[tokio::test]
+async fn a_limit_pages_the_orders_and_the_tokens_reach_each_one_once() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        app.post("user-1", &order_body(&format!("o-{i}")).to_string())
+            .await;
+    }
+    let mut mixed = order_body("ignored");
+    mixed["orderId"] = json!(42);
+    app.post("user-1", &mixed.to_string()).await;
+    app.post("user-2", &order_body("o-other").to_string()).await;
+
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..10 {
+        let mut query = vec![("limit", "2")];
+        if let Some(t) = &token {
+            query.push(("nextToken", t.as_str()));
+        }
+        let (status, json, next) = list_page(&app, "user-1", &query).await;
+        assert_eq!(status, 200, "{json}");
+        let orders = json["orders"].as_array().unwrap();
+        assert!(orders.len() <= 2);
+        seen.extend(orders.iter().map(|o| o["orderId"].clone()));
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+
+    assert!(token.is_none(), "the tokens never end");
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert!(
+        seen.contains(&json!(42)),
+        "a numeric id keeps its type: {seen:?}"
+    );
+    let (status, json, _) = list_page(&app, "user-1", &[("limit", "0")]).await;
+    assert_eq!(
+        (status, &json["message"]),
+        (400, &json!("limit must be a whole number from 1 to 1000"))
+    );
 }
