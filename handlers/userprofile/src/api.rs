@@ -2,6 +2,7 @@
 //! the API's Cognito authorizer: the caller is the token's `sub`, never a value from the
 //! request itself.
 
+use handler_common::paging::{self, PageQuery, PagingError};
 use handler_common::{ApiError, caller, error_response, json_response};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -16,6 +17,9 @@ pub enum ListError {
     /// authorizer, or the `sub` claim is unusable).
     #[error("the request carries no authenticated caller")]
     Unauthenticated,
+    /// A `limit` or token the route cannot use.
+    #[error(transparent)]
+    Paging(#[from] PagingError),
     /// The table could not be read.
     #[error("could not read the table")]
     Store(#[from] StoreError),
@@ -25,6 +29,7 @@ impl ApiError for ListError {
     fn status(&self) -> u16 {
         match self {
             ListError::Unauthenticated => 401,
+            ListError::Paging(_) => 400,
             ListError::Store(_) => 500,
         }
     }
@@ -56,38 +61,63 @@ fn caller_id(req: &Request) -> Result<UserId, ListError> {
     UserId::parse(caller.sub).map_err(|_| ListError::Unauthenticated)
 }
 
-/// `GET /address`: 200 `{"addresses": [...]}` with every address of the caller.
+/// `GET /address`: 200 `{"addresses": [...]}` with the caller's addresses that fit one
+/// response; `?limit=N` and `?nextToken=` page them, `x-next-token` continues.
 #[tracing::instrument(skip_all)]
 pub async fn list_addresses(store: &impl ListAddresses, req: Request) -> Response<Body> {
     let result = async {
         let user = caller_id(&req)?;
-        Ok::<_, ListError>(AddressList {
-            addresses: store.list_addresses(&user).await?,
+        let query = PageQuery::of(&req)?;
+        let key_of = |a: &ListedAddress| a.address_id.as_str().to_owned();
+        let overhead = r#"{"addresses":[]}"#.len();
+        paging::collect(&query, overhead, key_of, |after, wanted| {
+            let user = &user;
+            async move {
+                Ok::<_, ListError>(store.list_addresses(user, after.as_deref(), wanted).await?)
+            }
         })
+        .await
     }
     .await;
     match result {
-        Ok(list) => json_response(200, &list),
+        Ok((addresses, next)) => {
+            let mut resp = json_response(200, &AddressList { addresses });
+            paging::set_token(&mut resp, next.as_deref());
+            resp
+        }
         Err(e) => error_response(&e),
     }
 }
 
-/// `GET /favorite`: 200 `{"favorites": [{"restaurant_id": ...}]}` for the caller.
+/// `GET /favorite`: 200 `{"favorites": [{"restaurant_id": ...}]}` for the caller, paged
+/// like `GET /address`.
 #[tracing::instrument(skip_all)]
 pub async fn list_favorites(store: &impl ListFavorites, req: Request) -> Response<Body> {
     let result = async {
         let user = caller_id(&req)?;
-        let favorites = store.list_favorites(&user).await?;
-        Ok::<_, ListError>(FavoriteList {
-            favorites: favorites
-                .into_iter()
-                .map(|restaurant_id| ListedFavorite { restaurant_id })
-                .collect(),
+        let query = PageQuery::of(&req)?;
+        let key_of = |f: &ListedFavorite| f.restaurant_id.as_str().to_owned();
+        let overhead = r#"{"favorites":[]}"#.len();
+        paging::collect(&query, overhead, key_of, |after, wanted| {
+            let user = &user;
+            async move {
+                let (ids, last) = store.list_favorites(user, after.as_deref(), wanted).await?;
+                let favorites = ids
+                    .into_iter()
+                    .map(|restaurant_id| ListedFavorite { restaurant_id })
+                    .collect();
+                Ok::<_, ListError>((favorites, last))
+            }
         })
+        .await
     }
     .await;
     match result {
-        Ok(list) => json_response(200, &list),
+        Ok((favorites, next)) => {
+            let mut resp = json_response(200, &FavoriteList { favorites });
+            paging::set_token(&mut resp, next.as_deref());
+            resp
+        }
         Err(e) => error_response(&e),
     }
 }

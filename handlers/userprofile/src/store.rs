@@ -123,13 +123,19 @@ pub trait RemoveAddress {
     ) -> impl Future<Output = Result<Removed, StoreError>> + Send;
 }
 
+/// One Query page: the items, and the sort key to go on after when there are more.
+pub type QueryPage<T> = (Vec<T>, Option<String>);
+
 /// Reads a user's addresses.
 pub trait ListAddresses {
-    /// Every address of `user` (all pages), in address id order.
+    /// One page of `user`'s addresses in address id order: after the address id `after`
+    /// (exclusive), at most `limit` of them.
     fn list_addresses(
         &self,
         user: &UserId,
-    ) -> impl Future<Output = Result<Vec<ListedAddress>, StoreError>> + Send;
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> impl Future<Output = Result<QueryPage<ListedAddress>, StoreError>> + Send;
 }
 
 /// Adds and removes favorites; both are idempotent, so a redelivered message is harmless.
@@ -148,11 +154,14 @@ pub trait ApplyFavorite {
 
 /// Reads a user's favorites.
 pub trait ListFavorites {
-    /// Every favorite restaurant of `user` (all pages), in restaurant id order.
+    /// One page of `user`'s favorite restaurants in restaurant id order: after the
+    /// restaurant id `after` (exclusive), at most `limit` of them.
     fn list_favorites(
         &self,
         user: &UserId,
-    ) -> impl Future<Output = Result<Vec<RestaurantId>, StoreError>> + Send;
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> impl Future<Output = Result<QueryPage<RestaurantId>, StoreError>> + Send;
 }
 
 /// The Address table (`user_id`, `address_id`).
@@ -315,14 +324,25 @@ impl RemoveAddress for AddressTable {
 }
 
 impl ListAddresses for AddressTable {
-    async fn list_addresses(&self, user: &UserId) -> Result<Vec<ListedAddress>, StoreError> {
-        let items = query_all_of_user(&self.client, &self.name, user)
+    async fn list_addresses(
+        &self,
+        user: &UserId,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<QueryPage<ListedAddress>, StoreError> {
+        let page = SortKeyPage {
+            name: "address_id",
+            after,
+            limit,
+        };
+        let (items, last) = query_page(&self.client, &self.name, user, page)
             .await
             .map_err(|e| self.request_error("Query", e))?;
-        dynamo::from_items(items).map_err(|source| StoreError::Mapping {
+        let addresses = dynamo::from_items(items).map_err(|source| StoreError::Mapping {
             table: self.name.clone(),
             source,
-        })
+        })?;
+        Ok((addresses, last))
     }
 }
 
@@ -378,8 +398,18 @@ impl ApplyFavorite for FavoritesTable {
 }
 
 impl ListFavorites for FavoritesTable {
-    async fn list_favorites(&self, user: &UserId) -> Result<Vec<RestaurantId>, StoreError> {
-        let items = query_all_of_user(&self.client, &self.name, user)
+    async fn list_favorites(
+        &self,
+        user: &UserId,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<QueryPage<RestaurantId>, StoreError> {
+        let page = SortKeyPage {
+            name: "restaurant_id",
+            after,
+            limit,
+        };
+        let (items, last) = query_page(&self.client, &self.name, user, page)
             .await
             .map_err(|e| self.request_error("Query", e))?;
         let favorites: Vec<FavoriteItem> =
@@ -387,27 +417,50 @@ impl ListFavorites for FavoritesTable {
                 table: self.name.clone(),
                 source,
             })?;
-        Ok(favorites.into_iter().map(|f| f.restaurant_id).collect())
+        Ok((
+            favorites.into_iter().map(|f| f.restaurant_id).collect(),
+            last,
+        ))
     }
 }
 
-/// Every item of the table whose partition key `user_id` is `user`, following
-/// `LastEvaluatedKey` through all pages.
-async fn query_all_of_user(
+/// Where a Query page of one user's items starts and how long it may be.
+struct SortKeyPage<'a> {
+    /// The table's sort key attribute.
+    name: &'static str,
+    /// The sort key (a string) to start after.
+    after: Option<&'a str>,
+    /// The most items.
+    limit: Option<usize>,
+}
+
+/// One Query page of the items whose partition key `user_id` is `user`, and the sort key
+/// to go on after when there are more.
+async fn query_page(
     client: &Client,
     table: &str,
     user: &UserId,
-) -> Result<Vec<HashMap<String, AttributeValue>>, BoxError> {
-    let items = client
+    page: SortKeyPage<'_>,
+) -> Result<QueryPage<HashMap<String, AttributeValue>>, BoxError> {
+    let start = page.after.map(|after| {
+        HashMap::from([
+            ("user_id".to_owned(), s(user.as_str())),
+            (page.name.to_owned(), s(after)),
+        ])
+    });
+    let out = client
         .query()
         .table_name(table)
         .key_condition_expression("#user_id = :user_id")
         .expression_attribute_names("#user_id", "user_id")
         .expression_attribute_values(":user_id", s(user.as_str()))
-        .into_paginator()
-        .items()
+        .set_exclusive_start_key(start)
+        .set_limit(page.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
         .send()
-        .try_collect()
         .await?;
-    Ok(items)
+    let last = match out.last_evaluated_key().and_then(|k| k.get(page.name)) {
+        Some(AttributeValue::S(key)) => Some(key.clone()),
+        _ => None,
+    };
+    Ok((out.items.unwrap_or_default(), last))
 }

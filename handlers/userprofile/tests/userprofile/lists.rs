@@ -140,3 +140,51 @@ async fn a_table_failure_is_a_generic_500() {
         (500, json!({"message": "internal error"}))
     );
 }
+
+#[tokio::test]
+async fn a_limit_pages_the_addresses_and_the_token_continues_after_the_last_one() {
+    use lambda_http::RequestExt;
+    let app = spawn_app().await;
+    for id in ["a-1", "a-2", "a-3"] {
+        app.seed_address("u-1", id, "1 Main St").await;
+    }
+    let page = |query: Vec<(&str, String)>| {
+        let params: std::collections::HashMap<String, String> =
+            query.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        get_request("/address", Some("u-1")).with_query_string_parameters(params)
+    };
+
+    let first = list_addresses(&app.addresses, page(vec![("limit", "2".into())])).await;
+    let token = first.headers()["x-next-token"].to_str().unwrap().to_owned();
+    let (status, body) = status_and_json(first);
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = body["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a-1", "a-2"]);
+
+    let second = list_addresses(
+        &app.addresses,
+        page(vec![("limit", "2".into()), ("nextToken", token)]),
+    )
+    .await;
+    assert!(
+        second.headers().get("x-next-token").is_none(),
+        "the last page"
+    );
+    let (_, body) = status_and_json(second);
+    assert_eq!(body["addresses"][0]["address_id"], "a-3");
+    assert_eq!(body["addresses"].as_array().unwrap().len(), 1);
+
+    let bad = list_favorites(&app.favorites, page(vec![("nextToken", "%".into())])).await;
+    assert_eq!(
+        status_and_json(bad),
+        (
+            400,
+            json!({"message": "nextToken is not a token this API issued"})
+        )
+    );
+}
