@@ -13,7 +13,7 @@ use crate::error::OrderError;
 use crate::idempotency::{
     Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock, PayloadHash, StoredResponse,
 };
-use crate::store::{ChangeError, CreateError, OrderStore};
+use crate::store::{ChangeError, CreateError, ListedOrder, OrderStore};
 
 /// The idempotency scope of order creation (the `<scope>` of record ids).
 pub const CREATE_SCOPE: &str = "create-order";
@@ -50,22 +50,13 @@ impl Orders {
         user: &UserId,
         query: &PageQuery,
     ) -> Result<paging::Page<Order>, OrderError> {
-        let key_of = |order: &Order| {
-            order
-                .data()
-                .get("orderId")
-                .map(|id| match id {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default()
-        };
+        let key_of = |listed: &ListedOrder| listed.order_id.clone();
         let overhead = r#"{"orders":[]}"#.len();
-        paging::collect(query, overhead, key_of, |after, wanted| async move {
+        let (listed, next) = paging::collect(query, overhead, key_of, |after, wanted| async move {
             self.store.page(user, after.as_deref(), wanted).await
         })
-        .await
-        .map_err(OrderError::Store)
+        .await?;
+        Ok((listed.into_iter().map(|l| l.order).collect(), next))
     }
 
     /// Replaces restaurant, items and total of a `PLACED` order.

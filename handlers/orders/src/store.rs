@@ -80,6 +80,18 @@ pub enum ChangeError {
     Store(#[from] StoreError),
 }
 
+/// An order as a list reads it: its data, and its sort key, where the next page goes on
+/// (`data.orderId` is what a writer stored, not necessarily the key).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(transparent)]
+pub struct ListedOrder {
+    /// The item's `orderId` key.
+    #[serde(skip)]
+    pub order_id: String,
+    /// The order, as stored.
+    pub order: Order,
+}
+
 /// Reads and writes orders of one table.
 #[derive(Debug, Clone)]
 pub struct OrderStore {
@@ -167,7 +179,7 @@ impl OrderStore {
         user: &UserId,
         after: Option<&str>,
         limit: Option<usize>,
-    ) -> Result<(Vec<Order>, Option<String>), StoreError> {
+    ) -> Result<(Vec<ListedOrder>, Option<String>), StoreError> {
         let out = self
             .client
             .query()
@@ -183,7 +195,20 @@ impl OrderStore {
             Some(AttributeValue::S(id)) => Some(id.clone()),
             _ => None,
         };
-        let orders = out.items().iter().map(order_of).collect::<Result<_, _>>()?;
+        let orders = out
+            .items()
+            .iter()
+            .map(|item| {
+                let order_id = match item.get("orderId") {
+                    Some(AttributeValue::S(id)) => id.clone(),
+                    _ => return Err(StoreError::Malformed("item has no orderId".to_owned())),
+                };
+                Ok(ListedOrder {
+                    order_id,
+                    order: order_of(item)?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok((orders, last))
     }
 

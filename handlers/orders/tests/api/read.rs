@@ -151,3 +151,45 @@ async fn a_limit_pages_the_orders_and_the_tokens_reach_each_one_once() {
         (400, &json!("limit must be a whole number from 1 to 1000"))
     );
 }
+
+#[tokio::test]
+async fn pages_go_on_after_the_items_key_whatever_its_data_says() {
+    let app = spawn_app().await;
+    // Another writer's orders: one without `orderId` in its data, one whose data says
+    // something else than its key.
+    app.store_foreign("user-1", "o-a", &json!({"status": "PLACED"}))
+        .await;
+    app.store_foreign(
+        "user-1",
+        "o-b",
+        &json!({"orderId": 7.0, "status": "PLACED"}),
+    )
+    .await;
+    app.store_foreign("user-1", "o-c", &json!({"status": "PLACED"}))
+        .await;
+
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..5 {
+        let mut query = vec![("limit", "1")];
+        if let Some(t) = &token {
+            query.push(("nextToken", t.as_str()));
+        }
+        let (status, json, next) = list_page(&app, "user-1", &query).await;
+        assert_eq!(status, 200, "{json}");
+        pages.push(json["orders"].clone());
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+
+    assert_eq!(
+        pages,
+        [
+            json!([{"status": "PLACED"}]),
+            json!([{"orderId": 7.0, "status": "PLACED"}]),
+            json!([{"status": "PLACED"}]),
+        ]
+    );
+}
