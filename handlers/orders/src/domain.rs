@@ -322,11 +322,7 @@ impl Order {
     /// The status for a message: the string itself, or the stored JSON when it is not a
     /// string.
     pub fn status_text(&self) -> String {
-        match self.0.get("status") {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => "without a status".to_owned(),
-        }
+        self.shown("status", "without a status")
     }
 
     /// The stored `orderTime` as an instant.
@@ -335,21 +331,27 @@ impl Order {
     /// time without a zone (`2023-04-05T21:11:21.300436`, as the restaurant side writes
     /// it), taken as UTC like every time of the app.
     pub fn order_time(&self) -> Result<OffsetDateTime, UnreadableOrderTime> {
-        let unreadable = |v: &Value| UnreadableOrderTime(v.to_string());
-        let raw = match self.0.get("orderTime") {
-            Some(Value::String(s)) => s,
-            Some(other) => return Err(unreadable(other)),
-            None => return Err(UnreadableOrderTime("(missing)".to_owned())),
-        };
-        parse_time(raw).ok_or_else(|| unreadable(&Value::String(raw.clone())))
+        let stored = self.0.get("orderTime");
+        stored
+            .and_then(Value::as_str)
+            .and_then(parse_time)
+            .ok_or_else(|| {
+                UnreadableOrderTime(stored.map_or_else(|| "(missing)".to_owned(), Value::to_string))
+            })
     }
 
     /// The stored `orderTime` exactly as stored, for messages.
     pub fn order_time_text(&self) -> String {
-        match self.0.get("orderTime") {
+        self.shown("orderTime", "(missing)")
+    }
+
+    /// A stored field for a message: a string as it is, another value as JSON, `missing`
+    /// when there is none.
+    fn shown(&self, field: &str, missing: &str) -> String {
+        match self.0.get(field) {
             Some(Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
-            None => "(missing)".to_owned(),
+            None => missing.to_owned(),
         }
     }
 }
