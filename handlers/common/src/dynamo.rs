@@ -114,13 +114,11 @@ pub enum ItemError {
 /// Checked here, not left to the table, because a local endpoint accepts what DynamoDB
 /// refuses: a refused write would be a 500 in AWS for what is the client's mistake.
 pub fn check_value(path: &str, value: &Value, level: usize) -> Result<usize, ItemError> {
-    let child = |key: &str| {
-        if path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
+    if matches!(value, Value::Array(_) | Value::Object(_)) && level > MAX_DEPTH {
+        return Err(ItemError::TooDeep {
+            path: path.to_owned(),
+        });
+    }
     match value {
         Value::Null | Value::Bool(_) => Ok(1),
         Value::String(s) => Ok(s.len()),
@@ -131,31 +129,22 @@ pub fn check_value(path: &str, value: &Value, level: usize) -> Result<usize, Ite
             })?;
             Ok(number_size(n))
         }
-        Value::Array(items) => {
-            if level > MAX_DEPTH {
-                return Err(ItemError::TooDeep {
+        Value::Array(items) => items.iter().enumerate().try_fold(3, |size, (i, v)| {
+            Ok(size + 1 + check_value(&format!("{path}[{i}]"), v, level + 1)?)
+        }),
+        Value::Object(map) => map.iter().try_fold(3, |size, (k, v)| {
+            if k.is_empty() {
+                return Err(ItemError::EmptyName {
                     path: path.to_owned(),
                 });
             }
-            items.iter().enumerate().try_fold(3, |size, (i, v)| {
-                Ok(size + 1 + check_value(&format!("{path}[{i}]"), v, level + 1)?)
-            })
-        }
-        Value::Object(map) => {
-            if level > MAX_DEPTH {
-                return Err(ItemError::TooDeep {
-                    path: path.to_owned(),
-                });
-            }
-            map.iter().try_fold(3, |size, (k, v)| {
-                if k.is_empty() {
-                    return Err(ItemError::EmptyName {
-                        path: path.to_owned(),
-                    });
-                }
-                Ok(size + 1 + k.len() + check_value(&child(k), v, level + 1)?)
-            })
-        }
+            let child = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            Ok(size + 1 + k.len() + check_value(&child, v, level + 1)?)
+        }),
     }
 }
 
