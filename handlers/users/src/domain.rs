@@ -6,6 +6,7 @@
 //! A user is a free-form JSON object (the API stores whatever fields the client sends)
 //! with three guaranteed fields: `userid`, `name` and `timestamp`.
 
+use handler_common::json::{IdError, JsonId};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -37,12 +38,8 @@ impl ValidationError {
 /// Room kept in an item for the `userid` and `timestamp` the service adds.
 const ADDED_FIELDS_SIZE: usize = 512;
 
-/// Longest user id accepted, in bytes; DynamoDB allows 2048 for a partition key, and no
-/// honest client needs more than a few dozen.
-const MAX_USER_ID_LEN: usize = 256;
-
 /// A user's id (the table's partition key `userid`): non-empty, at most 256 bytes, no
-/// control characters.
+/// control characters (the app's one rule for ids, [`JsonId::from_text`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct UserId(String);
@@ -56,20 +53,11 @@ impl UserId {
     /// ```
     pub fn parse(raw: impl Into<String>) -> Result<UserId, ValidationError> {
         let raw = raw.into();
-        if raw.trim().is_empty() {
-            return Err(ValidationError::new("userid must be a non-empty string"));
+        match JsonId::from_text(&raw) {
+            Ok(_) => Ok(UserId(raw)),
+            Err(IdError::Empty) => Err(ValidationError::new("userid must be a non-empty string")),
+            Err(reason) => Err(ValidationError::new(format!("userid {reason}"))),
         }
-        if raw.len() > MAX_USER_ID_LEN {
-            return Err(ValidationError::new(format!(
-                "userid must be at most {MAX_USER_ID_LEN} bytes"
-            )));
-        }
-        if raw.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "userid must not contain control characters",
-            ));
-        }
-        Ok(UserId(raw))
     }
 
     /// A fresh random id (UUID v4), for users created without one.
