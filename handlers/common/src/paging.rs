@@ -69,14 +69,14 @@ impl PageQuery {
 
 /// Collects items into a page until [`BODY_BUDGET`] would be exceeded.
 #[derive(Debug)]
-pub struct PageBuilder<T> {
+struct PageBuilder<T> {
     items: Vec<T>,
     size: usize,
 }
 
 impl<T: Serialize> PageBuilder<T> {
     /// An empty page; `overhead` is the body's size without items (`{"orders":[]}`).
-    pub fn new(overhead: usize) -> PageBuilder<T> {
+    fn new(overhead: usize) -> PageBuilder<T> {
         PageBuilder {
             items: Vec::new(),
             size: overhead,
@@ -84,7 +84,7 @@ impl<T: Serialize> PageBuilder<T> {
     }
 
     /// Adds `item` if it fits; gives it back when it does not.
-    pub fn push(&mut self, item: T) -> Result<(), T> {
+    fn push(&mut self, item: T) -> Result<(), T> {
         let item_size = escaped_size(&item) + 1;
         if self.size + item_size > BODY_BUDGET {
             return Err(item);
@@ -95,12 +95,12 @@ impl<T: Serialize> PageBuilder<T> {
     }
 
     /// The items so far.
-    pub fn items(&self) -> &[T] {
+    fn items(&self) -> &[T] {
         &self.items
     }
 
     /// The items.
-    pub fn into_items(self) -> Vec<T> {
+    fn into_items(self) -> Vec<T> {
         self.items
     }
 }
@@ -143,7 +143,7 @@ where
 }
 
 /// A token for the page after the key `key`.
-pub fn encode_token(key: &str) -> String {
+fn encode_token(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
