@@ -58,6 +58,16 @@ pub fn canonical(value: &Value) -> Result<Value, InexactNumber> {
     })
 }
 
+/// A stored value for a message: a string as it is, another value as JSON, `missing`
+/// when there is none.
+pub fn shown(value: Option<&Value>, missing: &str) -> String {
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => missing.to_owned(),
+    }
+}
+
 /// The canonical text of `value`: sorted keys, no white space, shortest exact numbers.
 ///
 /// Numbers that do not fit a decimal keep their text, so every JSON value has a form.

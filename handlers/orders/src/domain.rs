@@ -345,14 +345,9 @@ impl Order {
         self.shown("orderTime", "(missing)")
     }
 
-    /// A stored field for a message: a string as it is, another value as JSON, `missing`
-    /// when there is none.
+    /// A stored field for a message (see [`handler_common::json::shown`]).
     fn shown(&self, field: &str, missing: &str) -> String {
-        match self.0.get(field) {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => missing.to_owned(),
-        }
+        handler_common::json::shown(self.0.get(field), missing)
     }
 }
 

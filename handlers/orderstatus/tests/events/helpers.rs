@@ -44,6 +44,15 @@ pub fn event(json: &str) -> LambdaEvent<EventBridgeEvent<OrderUpdated>> {
     }
 }
 
+/// The shipped event with another status, time and event id.
+pub fn event_at(status: &str, time: &str, id: &str) -> LambdaEvent<EventBridgeEvent<OrderUpdated>> {
+    let mut raw: serde_json::Value = serde_json::from_str(UPDATED).unwrap();
+    raw["detail"]["data"]["status"] = serde_json::json!(status);
+    raw["time"] = serde_json::json!(time);
+    raw["id"] = serde_json::json!(id);
+    event(&raw.to_string())
+}
+
 impl TestApp {
     /// Stores an order as the orders service does: `{userId, orderId, data: {...}}`.
     pub async fn put_order(&self, user: &str, order_id: &str) -> HashMap<String, AttributeValue> {
@@ -106,6 +115,12 @@ impl TestApp {
             .await
             .unwrap()
             .item
+    }
+
+    /// The stored order's `data.status`.
+    pub async fn status(&self, user: &str, order_id: &str) -> AttributeValue {
+        let item = self.stored(user, order_id).await.expect("the order");
+        item["data"].as_m().unwrap()["status"].clone()
     }
 
     pub async fn count(&self) -> usize {

@@ -1,4 +1,5 @@
 //! UpdateOrderStatusFunction end to end: EventBridge events → moto's DynamoDB.
 
 mod helpers;
+mod rules;
 mod update;

@@ -22,6 +22,11 @@ async fn an_order_updated_event_changes_only_the_status() {
         unreachable!()
     };
     data.insert("status".into(), AttributeValue::S("ACKNOWLEDGED".into()));
+    // The stamp of the event applied: its time, then its id.
+    expected.insert(
+        "statusEvent".into(),
+        AttributeValue::S("2025-01-01T00:01:00.000Z#6a7e8feb-b491-4cf7-a9f1-bf3703467718".into()),
+    );
     assert_eq!(after, expected);
     // The event's other fields (restaurantId) were not written; other orders untouched.
     let other = app.stored(SUB, "another-order").await.unwrap();
