@@ -360,6 +360,32 @@ pub async fn peek(clients: &Clients, queue_url: &str) -> Vec<String> {
         .collect()
 }
 
+/// The messages in a dead-letter queue, each with the `ERROR_CODE` it was sent with,
+/// leaving them there.
+pub async fn peek_dead_letters(clients: &Clients, queue_url: &str) -> Vec<(String, String)> {
+    let out = clients
+        .sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .message_attribute_names("ERROR_CODE")
+        .send()
+        .await
+        .expect("receive_message");
+    out.messages()
+        .iter()
+        .map(|m| {
+            let code = m
+                .message_attributes()
+                .and_then(|a| a.get("ERROR_CODE"))
+                .and_then(|v| v.string_value())
+                .unwrap_or_default();
+            (m.body().unwrap_or_default().to_owned(), code.to_owned())
+        })
+        .collect()
+}
+
 /// Puts an `order.updated` event with `detail` on the restaurant bus, as a restaurant's
 /// own SDK client does; the bus must accept it.
 pub async fn put_order_updated(app: &App, clients: &Clients, detail: &serde_json::Value) {
