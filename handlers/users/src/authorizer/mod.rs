@@ -87,9 +87,11 @@ impl AuthorizerConfig {
 
     /// The verifier for this configuration, with its own HTTP client for the JWKS.
     pub fn verifier(&self) -> Result<TokenVerifier, reqwest::Error> {
+        // Short: the JWKS is a small document in the pool's own region, and a request that
+        // waits for keys holds its caller (API Gateway gives an authorizer 10 s at most).
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(2))
             .build()?;
         Ok(TokenVerifier::new(
             JwksCache::new(&self.jwks_url, http),
@@ -132,7 +134,9 @@ pub enum AuthorizerError {
 impl From<TokenError> for AuthorizerError {
     fn from(err: TokenError) -> Self {
         match err {
-            TokenError::Key(err @ JwksError::Fetch { .. }) => AuthorizerError::KeysUnavailable(err),
+            TokenError::Key(err @ (JwksError::Fetch { .. } | JwksError::Unavailable { .. })) => {
+                AuthorizerError::KeysUnavailable(err)
+            }
             other => AuthorizerError::Unauthorized(other),
         }
     }
