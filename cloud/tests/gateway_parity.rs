@@ -74,6 +74,10 @@ struct Request {
     caller: CallerSource,
 }
 
+/// The gateway's id and time of every request (`$context.requestId`, `requestTimeEpoch`).
+const REQUEST_ID: &str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef";
+const REQUEST_TIME: i64 = 1_764_118_923_456;
+
 impl Request {
     /// `$context` as API Gateway gives it behind this kind of authorizer.
     fn context(&self) -> Value {
@@ -88,7 +92,12 @@ impl Request {
                 "claims": {"sub": "not-the-caller"},
             }),
         };
-        json!({"authorizer": authorizer, "requestId": "r-1", "stage": "Prod"})
+        json!({
+            "authorizer": authorizer,
+            "requestId": REQUEST_ID,
+            "requestTimeEpoch": REQUEST_TIME,
+            "stage": "Prod",
+        })
     }
 
     fn params(&self) -> Value {
@@ -227,6 +236,8 @@ fn compare(case: &Case, outcome: &Outcome) -> Result<(), String> {
         body: body.as_ref(),
         path: &case.request.path,
         caller: Some(&case.request.sub),
+        request_id: REQUEST_ID,
+        request_time_epoch: REQUEST_TIME,
     };
     match &case.spec {
         Spec::PutEvents(p) => {
@@ -775,6 +786,8 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
             body: body.as_ref(),
             path: &case.request.path,
             caller: Some(&case.request.sub),
+            request_id: REQUEST_ID,
+            request_time_epoch: REQUEST_TIME,
         };
         let outcome = send_message_request(spec, QUEUE_URL, &values).and_then(|request| {
             assert_eq!(&request, message);

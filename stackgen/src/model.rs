@@ -941,6 +941,11 @@ pub enum ValueSource {
     Path(String),
     /// A constant.
     Value(String),
+    /// When API Gateway received the request, in milliseconds since the Unix epoch, as
+    /// decimal text (`$context.requestTimeEpoch`): orders a client's commands.
+    RequestTime,
+    /// API Gateway's id of the request (`$context.requestId`).
+    RequestId,
 }
 
 /// CloudWatch alarms to an SNS topic.

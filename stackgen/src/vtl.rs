@@ -13,6 +13,7 @@
 //!   allow, so each use is followed by `.replaceAll("\\'", "'")`. The EventBridge `Detail`
 //!   is a JSON document inside a JSON string, so its values are escaped twice. SQS values are
 //!   form-encoded with `$util.urlEncode`.
+//! - The request time (`$context.requestTimeEpoch`) is a number of digits, written as is.
 //! - Constants (source, detail-type, attribute names and constant values) are checked by
 //!   `check` to hold only characters that mean nothing to VTL, JSON or form encoding.
 //! - The templates contain no `${`, so they can sit inside `Fn::Sub` (which fills in the bus
@@ -121,6 +122,8 @@ fn raw(source: &ValueSource, caller: Option<CallerSource>) -> String {
         ValueSource::Body(field) => format!("$input.path('$.{field}')"),
         ValueSource::Path(param) => format!("$input.params().path.get('{param}')"),
         ValueSource::Value(v) => format!("'{v}'"),
+        ValueSource::RequestTime => "$context.requestTimeEpoch".to_string(),
+        ValueSource::RequestId => "$context.requestId".to_string(),
     }
 }
 
@@ -136,6 +139,8 @@ pub fn put_events_request(p: &PutEvents, bus: &str, caller: Option<CallerSource>
     for (name, source) in &p.detail {
         let value = match &source.value {
             ValueSource::Value(v) => v.clone(),
+            // Digits only, and a number: `$util` functions take strings.
+            ValueSource::RequestTime => raw(&ValueSource::RequestTime, caller),
             other => json_escaped(&json_escaped(&raw(other, caller))),
         };
         fields.push(format!("\\\"{name}\\\":\\\"{value}\\\""));
@@ -175,6 +180,8 @@ pub fn put_events_response() -> String {
 pub fn send_message_request(s: &SendMessage, caller: Option<CallerSource>) -> String {
     let encode = |source: &ValueSource| match source {
         ValueSource::Value(v) => form_encode(v),
+        // Digits only, and a number: `$util.urlEncode` takes a string.
+        ValueSource::RequestTime => raw(source, caller),
         other => format!("$util.urlEncode({})", raw(other, caller)),
     };
     let mut parts = vec![

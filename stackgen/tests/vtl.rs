@@ -40,7 +40,8 @@ class Input:
         return d if name is None else d["path"].get(name, "")
 
 ctx = {"input": Input(), "util": Util(),
-       "context": {"authorizer": {"claims": {"sub": "sub-'\"-1"}}}}
+       "context": {"authorizer": {"claims": {"sub": "sub-'\"-1"}},
+                   "requestId": "req-1", "requestTimeEpoch": 1764118923456}}
 results = {}
 for key, t in templates.items():
     out = airspeed.Template(t.replace("${AddressBus}", "bus")).merge(ctx)
@@ -127,8 +128,12 @@ fn integrations_carry_hostile_input_unchanged() {
     assert_eq!(fav["MessageBody"], hostile);
     assert_eq!(fav["MessageAttribute.1.Name"], "CommandName");
     assert_eq!(fav["MessageAttribute.1.Value.StringValue"], "AddFavorite");
-    assert_eq!(fav["MessageAttribute.2.Name"], "UserId");
-    assert_eq!(fav["MessageAttribute.2.Value.StringValue"], "sub-'\"-1");
+    assert_eq!(fav["MessageAttribute.2.Name"], "RequestId");
+    assert_eq!(fav["MessageAttribute.2.Value.StringValue"], "req-1");
+    assert_eq!(fav["MessageAttribute.3.Name"], "RequestTime");
+    assert_eq!(fav["MessageAttribute.3.Value.StringValue"], "1764118923456");
+    assert_eq!(fav["MessageAttribute.4.Name"], "UserId");
+    assert_eq!(fav["MessageAttribute.4.Value.StringValue"], "sub-'\"-1");
     let unfav = &r["sqs DELETE /favorite/{restaurantId}"];
     assert_eq!(unfav["MessageBody"], hostile);
     assert_eq!(

@@ -224,6 +224,7 @@ fn context(sub: &str) -> Value {
             "principalId": "not-the-caller",
         },
         "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+        "requestTimeEpoch": 1_764_118_923_456_i64,
         "identity": {"sourceIp": "203.0.113.7", "userAgent": "\"evil\"", "cognitoIdentityId": "evil"},
         "stage": "Prod",
     })
@@ -320,8 +321,8 @@ fn check_put_events(
 }
 
 /// A rendered `SendMessage` form body: only characters a form body may hold unencoded, and
-/// exactly `Action`, `Version`, `MessageBody` and the string attributes `CommandName` and
-/// `UserId`, numbered 1 and 2.
+/// exactly `Action`, `Version`, `MessageBody` and the string attributes `CommandName`,
+/// `UserId`, `RequestTime` and `RequestId` (the gateway's, from `$context`), numbered 1 to 4.
 fn check_send_message(
     outcome: &Outcome,
     body: &str,
@@ -358,25 +359,31 @@ fn check_send_message(
             })
             .ok_or(format!("no {attribute} attribute"))
     };
-    let (c, u) = (index_of("CommandName")?, index_of("UserId")?);
-    let mut indexes = [c.as_str(), u.as_str()];
-    indexes.sort_unstable();
-    if indexes != ["1", "2"] {
-        return Err(format!("attributes are numbered {indexes:?}, not 1 and 2"));
-    }
-    let want: BTreeMap<String, &str> = [
+    let attributes = [
+        ("CommandName", command),
+        ("UserId", sub),
+        ("RequestTime", "1764118923456"),
+        ("RequestId", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"),
+    ];
+    let mut want: BTreeMap<String, &str> = [
         ("Action".to_string(), "SendMessage"),
         ("Version".to_string(), "2012-11-05"),
         ("MessageBody".to_string(), body),
-        (format!("MessageAttribute.{c}.Name"), "CommandName"),
-        (format!("MessageAttribute.{c}.Value.DataType"), "String"),
-        (format!("MessageAttribute.{c}.Value.StringValue"), command),
-        (format!("MessageAttribute.{u}.Name"), "UserId"),
-        (format!("MessageAttribute.{u}.Value.DataType"), "String"),
-        (format!("MessageAttribute.{u}.Value.StringValue"), sub),
     ]
     .into_iter()
     .collect();
+    let mut indexes = Vec::new();
+    for (name, value) in attributes {
+        let i = index_of(name)?;
+        want.insert(format!("MessageAttribute.{i}.Name"), name);
+        want.insert(format!("MessageAttribute.{i}.Value.DataType"), "String");
+        want.insert(format!("MessageAttribute.{i}.Value.StringValue"), value);
+        indexes.push(i);
+    }
+    indexes.sort_unstable();
+    if indexes != ["1", "2", "3", "4"] {
+        return Err(format!("attributes are numbered {indexes:?}, not 1 to 4"));
+    }
     let got: BTreeMap<String, &str> = fields
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -23,6 +23,7 @@
 //! `$input.path('$.field')` (a `.` in the name walks into nested objects), a path parameter
 //! `$input.params().path.get(..)`, the caller the authorizer's `sub`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -40,6 +41,11 @@ pub struct RequestValues<'a> {
     /// The caller's `sub` as the route's authorizer gives it (`claims.sub` of a Cognito
     /// authorizer, `principalId` of a Lambda one).
     pub caller: Option<&'a str>,
+    /// The gateway's id of the request (`$context.requestId`).
+    pub request_id: &'a str,
+    /// When the gateway received the request, in ms since the epoch
+    /// (`$context.requestTimeEpoch`).
+    pub request_time_epoch: i64,
 }
 
 /// One `PutEvents` entry.
@@ -110,11 +116,14 @@ pub enum IntegrationError {
 fn raw<'a>(
     source: &'a ValueSource,
     values: &RequestValues<'a>,
-) -> Result<Option<&'a str>, IntegrationError> {
+) -> Result<Option<Cow<'a, str>>, IntegrationError> {
+    let borrowed = |s: Option<&'a str>| s.map(Cow::Borrowed);
     Ok(match source {
-        ValueSource::Caller => values.caller,
-        ValueSource::Value(v) => Some(v),
-        ValueSource::Path(p) => values.path.get(p).map(String::as_str),
+        ValueSource::Caller => borrowed(values.caller),
+        ValueSource::Value(v) => Some(Cow::Borrowed(v)),
+        ValueSource::Path(p) => borrowed(values.path.get(p).map(String::as_str)),
+        ValueSource::RequestId => Some(Cow::Borrowed(values.request_id)),
+        ValueSource::RequestTime => Some(Cow::Owned(values.request_time_epoch.to_string())),
         ValueSource::Body(field) => {
             let mut at = values.body;
             for key in field.split('.') {
@@ -122,7 +131,7 @@ fn raw<'a>(
             }
             match at {
                 None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(s),
+                Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
                 Some(_) => return Err(IntegrationError::NotAString(field.clone())),
             }
         }
@@ -148,7 +157,7 @@ pub fn put_events_entry(
             ValueSource::Value(v) => detail.push_str(v),
             other => {
                 if let Some(s) = raw(other, values)? {
-                    escape_javascript_into(s, &mut detail);
+                    escape_javascript_into(&s, &mut detail);
                 }
             }
         }
@@ -169,7 +178,8 @@ pub fn send_message_request(
     queue_url: &str,
     values: &RequestValues<'_>,
 ) -> Result<SendMessageRequest, IntegrationError> {
-    let text = |source: &ValueSource| raw(source, values).map(|v| v.unwrap_or_default().to_owned());
+    let text =
+        |source: &ValueSource| raw(source, values).map(|v| v.unwrap_or_default().into_owned());
     let mut attributes = BTreeMap::new();
     for (name, source) in &s.attributes {
         attributes.insert(name.clone(), text(&source.value)?);
@@ -466,6 +476,8 @@ mod tests {
             body: Some(&body),
             path: &path,
             caller: Some("sub-1"),
+            request_id: "req-1",
+            request_time_epoch: 1_764_118_923_456,
         };
         let entry = put_events_entry(&put_events(), "bus-1", &values).unwrap();
         assert_eq!(entry.bus, "bus-1");
@@ -484,6 +496,8 @@ mod tests {
             body: None,
             path: &path,
             caller: None,
+            request_id: "req-1",
+            request_time_epoch: 1_764_118_923_456,
         };
         let entry = put_events_entry(&put_events(), "b", &values).unwrap();
         assert_eq!(
@@ -495,6 +509,8 @@ mod tests {
             body: Some(&body),
             path: &path,
             caller: None,
+            request_id: "req-1",
+            request_time_epoch: 1_764_118_923_456,
         };
         assert!(matches!(
             put_events_entry(&put_events(), "b", &values),
@@ -519,6 +535,8 @@ mod tests {
             body: Some(&body),
             path: &path,
             caller: None,
+            request_id: "req-1",
+            request_time_epoch: 1_764_118_923_456,
         };
         assert_eq!(
             put_events_entry(&p, "b", &values).unwrap().detail,
@@ -594,6 +612,8 @@ mod tests {
                     sp(ValueSource::Value("AddFavorite".into())),
                 ),
                 ("UserId".to_string(), sp(ValueSource::Caller)),
+                ("RequestTime".to_string(), sp(ValueSource::RequestTime)),
+                ("RequestId".to_string(), sp(ValueSource::RequestId)),
             ]),
         };
         let body = json!({"restaurantId": "r&1 é"});
@@ -602,11 +622,15 @@ mod tests {
             body: Some(&body),
             path: &path,
             caller: Some("u-1"),
+            request_id: "req-1",
+            request_time_epoch: 1_764_118_923_456,
         };
         let request = send_message_request(&s, "http://q", &values).unwrap();
         assert_eq!(request.body, "r&1 é");
         assert_eq!(request.attributes["CommandName"], "AddFavorite");
         assert_eq!(request.attributes["UserId"], "u-1");
+        assert_eq!(request.attributes["RequestTime"], "1764118923456");
+        assert_eq!(request.attributes["RequestId"], "req-1");
         assert_eq!(request.queue_url, "http://q");
     }
 }

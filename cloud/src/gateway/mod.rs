@@ -741,6 +741,8 @@ async fn handle(
                 body: parsed.as_ref(),
                 path: &matched.params,
                 caller,
+                request_id: &request_id,
+                request_time_epoch: arrived,
             };
             let sent = target.send(&values).await;
             integration_response(&gw, route, target.service(), &sent, &request_id)
