@@ -181,6 +181,48 @@ pub struct Favorite {
     pub restaurant_id: RestaurantId,
 }
 
+/// Where a favorites command stands among a user's commands for one restaurant: when the
+/// gateway received it (ms since the epoch), then its request id as the tie-break.
+///
+/// Its text, `<ms, 15 digits>#<id>`, sorts as the stamps do (the time has a fixed width),
+/// so one DynamoDB condition compares two of them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CommandStamp(String);
+
+/// Why a command's time or id cannot make a stamp.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StampError {
+    /// The time is not a whole number of milliseconds of at most 15 digits.
+    #[error("time {0:?} is not milliseconds since the epoch")]
+    Time(String),
+    /// The id is empty or longer than 256 characters.
+    #[error("request id {0:?} must have 1 to 256 characters")]
+    Id(String),
+}
+
+impl CommandStamp {
+    /// The stamp of a command received at `millis` (decimal text) with request id `id`.
+    pub fn parse(millis: &str, id: &str) -> Result<CommandStamp, StampError> {
+        let valid_time =
+            (1..=15).contains(&millis.len()) && millis.bytes().all(|b| b.is_ascii_digit());
+        if !valid_time {
+            return Err(StampError::Time(millis.to_owned()));
+        }
+        if id.is_empty() || id.chars().count() > 256 {
+            return Err(StampError::Id(id.to_owned()));
+        }
+        let millis: u64 = millis
+            .parse()
+            .map_err(|_| StampError::Time(millis.to_owned()))?;
+        Ok(CommandStamp(format!("{millis:015}#{id}")))
+    }
+
+    /// The stored text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +288,22 @@ mod tests {
         assert!(serde_json::from_str::<Address>(missing).is_err());
         let number = r#"{"line1":"a","line2":"b","city":"c","stateProvince":"d","postal":12345}"#;
         assert!(serde_json::from_str::<Address>(number).is_err());
+    }
+
+    #[test]
+    fn stamps_sort_by_time_then_by_id() {
+        let stamp = |t: &str, id: &str| CommandStamp::parse(t, id).unwrap();
+        assert_eq!(stamp("42", "r").as_str(), "000000000000042#r");
+        assert!(stamp("999", "z") < stamp("1000", "a"));
+        assert!(stamp("1000", "a") < stamp("1000", "b"));
+        for (t, id) in [
+            ("", "r"),
+            ("-1", "r"),
+            ("1.5", "r"),
+            ("1234567890123456", "r"),
+            ("1", ""),
+        ] {
+            assert!(CommandStamp::parse(t, id).is_err(), "{t:?} {id:?}");
+        }
     }
 }

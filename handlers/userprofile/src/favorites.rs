@@ -8,15 +8,19 @@
 //! again and lands in the dead-letter queue after the queue's maximum receive count, while
 //! the good messages of the same batch are deleted and not redone.
 //!
-//! Messages are applied one after the other, in batch order, so an add and a delete of the
-//! same favorite in one batch end the way the caller sent them (as far as a standard queue
-//! keeps order at all). Both commands are idempotent, so a redelivery is harmless.
+//! A standard queue keeps no order, so each message carries when the gateway received it
+//! and its request id (`RequestTime`, `RequestId`): the command received last wins, whatever
+//! order the messages arrive in. The store keeps the stamp of the last command applied to
+//! each (user, restaurant) and applies a command only when it is later; a removed favorite
+//! stays as a marker, so that a late add cannot bring it back. A redelivery is older or
+//! equal, so it is harmless. A message without these attributes (sent by another client) is
+//! stamped with SQS's `SentTimestamp` and its message id.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::Diagnostic;
 
-use crate::domain::{Favorite, IdError, RestaurantId, UserId};
-use crate::store::{ApplyFavorite, StoreError};
+use crate::domain::{CommandStamp, Favorite, IdError, RestaurantId, StampError, UserId};
+use crate::store::{Applied, ApplyFavorite, StoreError};
 
 /// Message attribute naming the command.
 pub const COMMAND_NAME: &str = "CommandName";
@@ -26,14 +30,29 @@ pub const USER_ID: &str = "UserId";
 pub const ADD_FAVORITE: &str = "AddFavorite";
 /// `CommandName` of a removed favorite.
 pub const DELETE_FAVORITE: &str = "DeleteFavorite";
+/// Message attribute with the time the gateway received the command (ms since the epoch).
+pub const REQUEST_TIME: &str = "RequestTime";
+/// Message attribute with the gateway's id of the request.
+pub const REQUEST_ID: &str = "RequestId";
 
 /// A command of the favorites queue, parsed from one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FavoriteCommand {
+pub struct FavoriteCommand {
+    /// Add or delete.
+    pub action: Action,
+    /// The user and restaurant.
+    pub favorite: Favorite,
+    /// When it was sent, to apply the last one.
+    pub stamp: CommandStamp,
+}
+
+/// What a favorites command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
     /// `AddFavorite`: mark the restaurant as the user's favorite.
-    Add(Favorite),
+    Add,
     /// `DeleteFavorite`: unmark it.
-    Delete(Favorite),
+    Delete,
 }
 
 /// Why a message is not a valid favorites command.
@@ -56,6 +75,17 @@ pub enum MessageError {
     /// The body (the restaurant id) is absent, blank or too long.
     #[error("message body (the restaurant id): {0}")]
     InvalidRestaurant(IdError),
+    /// Only one of `RequestTime` and `RequestId` is present.
+    #[error("message attributes {REQUEST_TIME} and {REQUEST_ID} go together")]
+    HalfStamp,
+    /// `RequestTime` or `RequestId` (or `SentTimestamp`) is malformed.
+    #[error("message stamp: {0}")]
+    InvalidStamp(StampError),
+    /// Neither the stamp attributes nor SQS's `SentTimestamp` and message id are present.
+    #[error(
+        "message has no {REQUEST_TIME} and {REQUEST_ID} attributes, nor a SentTimestamp and message id"
+    )]
+    MissingStamp,
 }
 
 fn string_attribute<'a>(message: &'a SqsMessage, name: &str) -> Option<&'a str> {
@@ -75,16 +105,39 @@ impl TryFrom<&SqsMessage> for FavoriteCommand {
         let user_id = UserId::parse(user_id).map_err(MessageError::InvalidUser)?;
         let restaurant_id = RestaurantId::parse(message.body.as_deref().unwrap_or_default())
             .map_err(MessageError::InvalidRestaurant)?;
-        let favorite = Favorite {
-            user_id,
-            restaurant_id,
+        let action = match command {
+            ADD_FAVORITE => Action::Add,
+            DELETE_FAVORITE => Action::Delete,
+            other => return Err(MessageError::UnknownCommand(other.to_owned())),
         };
-        match command {
-            ADD_FAVORITE => Ok(FavoriteCommand::Add(favorite)),
-            DELETE_FAVORITE => Ok(FavoriteCommand::Delete(favorite)),
-            other => Err(MessageError::UnknownCommand(other.to_owned())),
-        }
+        Ok(FavoriteCommand {
+            action,
+            favorite: Favorite {
+                user_id,
+                restaurant_id,
+            },
+            stamp: stamp_of(message)?,
+        })
     }
+}
+
+/// The gateway's time and request id; else SQS's send time and message id.
+fn stamp_of(message: &SqsMessage) -> Result<CommandStamp, MessageError> {
+    let (time, id) = match (
+        string_attribute(message, REQUEST_TIME),
+        string_attribute(message, REQUEST_ID),
+    ) {
+        (Some(time), Some(id)) => (time, id),
+        (None, None) => {
+            let sent = message.attributes.get("SentTimestamp");
+            match (sent, message.message_id.as_deref()) {
+                (Some(time), Some(id)) => (time.as_str(), id),
+                _ => return Err(MessageError::MissingStamp),
+            }
+        }
+        _ => return Err(MessageError::HalfStamp),
+    };
+    CommandStamp::parse(time, id).map_err(MessageError::InvalidStamp)
 }
 
 /// Why one message of a batch failed.
@@ -117,17 +170,25 @@ impl From<BatchError> for Diagnostic {
     }
 }
 
-/// Parses and applies one message.
+/// Parses and applies one message; says whether a later command had been applied already.
 pub async fn apply_message(
     store: &impl ApplyFavorite,
     message: &SqsMessage,
-) -> Result<FavoriteCommand, MessageFailure> {
+) -> Result<(FavoriteCommand, Applied), MessageFailure> {
     let command = FavoriteCommand::try_from(message)?;
-    match &command {
-        FavoriteCommand::Add(favorite) => store.add_favorite(favorite).await?,
-        FavoriteCommand::Delete(favorite) => store.remove_favorite(favorite).await?,
-    }
-    Ok(command)
+    let applied = match command.action {
+        Action::Add => {
+            store
+                .add_favorite(&command.favorite, &command.stamp)
+                .await?
+        }
+        Action::Delete => {
+            store
+                .remove_favorite(&command.favorite, &command.stamp)
+                .await?
+        }
+    };
+    Ok((command, applied))
 }
 
 /// Consumes a batch of the favorites queue and answers which messages failed.
@@ -147,7 +208,14 @@ pub async fn consume_batch(
     for message in &event.records {
         let message_id = message.message_id.as_deref().filter(|id| !id.is_empty());
         match apply_message(store, message).await {
-            Ok(command) => tracing::info!(message_id, ?command, "favorites command applied"),
+            Ok((command, Applied::Applied)) => {
+                tracing::info!(message_id, ?command, "favorites command applied")
+            }
+            Ok((command, Applied::Superseded)) => tracing::info!(
+                message_id,
+                ?command,
+                "favorites command superseded by a later one; ignored"
+            ),
             Err(failure) => {
                 match &failure {
                     MessageFailure::Invalid(e) => {
@@ -196,7 +264,8 @@ mod tests {
             })
             .collect();
         serde_json::from_value(json!({
-            "messageId": id, "body": body, "messageAttributes": attrs
+            "messageId": id, "body": body, "messageAttributes": attrs,
+            "attributes": {"SentTimestamp": "1764118923000"}
         }))
         .unwrap()
     }
@@ -205,19 +274,27 @@ mod tests {
     struct Recorder(Mutex<Vec<String>>);
 
     impl ApplyFavorite for Recorder {
-        async fn add_favorite(&self, f: &Favorite) -> Result<(), StoreError> {
+        async fn add_favorite(
+            &self,
+            f: &Favorite,
+            _: &CommandStamp,
+        ) -> Result<Applied, StoreError> {
             self.0
                 .lock()
                 .unwrap()
                 .push(format!("add {} {}", f.user_id, f.restaurant_id));
-            Ok(())
+            Ok(Applied::Applied)
         }
-        async fn remove_favorite(&self, f: &Favorite) -> Result<(), StoreError> {
+        async fn remove_favorite(
+            &self,
+            f: &Favorite,
+            _: &CommandStamp,
+        ) -> Result<Applied, StoreError> {
             self.0
                 .lock()
                 .unwrap()
                 .push(format!("remove {} {}", f.user_id, f.restaurant_id));
-            Ok(())
+            Ok(Applied::Applied)
         }
     }
 
@@ -228,22 +305,37 @@ mod tests {
             "r-1",
             &[("CommandName", "AddFavorite"), ("UserId", "u")],
         );
-        let expected = Favorite {
+        let favorite = Favorite {
             user_id: UserId::parse("u").unwrap(),
             restaurant_id: RestaurantId::parse("r-1").unwrap(),
         };
+        // Without the gateway's stamp: SQS's send time and the message id.
+        let sent = CommandStamp::parse("1764118923000", "m").unwrap();
         assert_eq!(
             FavoriteCommand::try_from(&m),
-            Ok(FavoriteCommand::Add(expected.clone()))
+            Ok(FavoriteCommand {
+                action: Action::Add,
+                favorite: favorite.clone(),
+                stamp: sent,
+            })
         );
         let m = message(
             "m",
             "r-1",
-            &[("CommandName", "DeleteFavorite"), ("UserId", "u")],
+            &[
+                ("CommandName", "DeleteFavorite"),
+                ("UserId", "u"),
+                ("RequestTime", "1764118923456"),
+                ("RequestId", "req-1"),
+            ],
         );
         assert_eq!(
             FavoriteCommand::try_from(&m),
-            Ok(FavoriteCommand::Delete(expected))
+            Ok(FavoriteCommand {
+                action: Action::Delete,
+                favorite,
+                stamp: CommandStamp::parse("1764118923456", "req-1").unwrap(),
+            })
         );
     }
 
@@ -269,6 +361,31 @@ mod tests {
             (
                 message("m", "", &[("CommandName", "AddFavorite"), ("UserId", "u")]),
                 "message body (the restaurant id): restaurantId is empty",
+            ),
+            (
+                message(
+                    "m",
+                    "r",
+                    &[
+                        ("CommandName", "AddFavorite"),
+                        ("UserId", "u"),
+                        ("RequestTime", "1"),
+                    ],
+                ),
+                "message attributes RequestTime and RequestId go together",
+            ),
+            (
+                message(
+                    "m",
+                    "r",
+                    &[
+                        ("CommandName", "AddFavorite"),
+                        ("UserId", "u"),
+                        ("RequestTime", "yesterday"),
+                        ("RequestId", "q"),
+                    ],
+                ),
+                r#"message stamp: time "yesterday" is not milliseconds since the epoch"#,
             ),
         ];
         for (m, expected) in cases {

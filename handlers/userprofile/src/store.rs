@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
 
-use crate::domain::{Address, AddressId, Favorite, RestaurantId, UserId};
+use crate::domain::{Address, AddressId, CommandStamp, Favorite, RestaurantId, UserId};
 
 /// Environment variable naming the Address table.
 pub const ADDRESS_TABLE_ENV: &str = "ADDRESS_TABLE";
@@ -138,18 +138,30 @@ pub trait ListAddresses {
     ) -> impl Future<Output = Result<QueryPage<ListedAddress>, StoreError>> + Send;
 }
 
-/// Adds and removes favorites; both are idempotent, so a redelivered message is harmless.
+/// Whether a favorites command changed the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// It was the latest command for this favorite, and is now its state.
+    Applied,
+    /// A later command (or this one, redelivered) was applied already; nothing changed.
+    Superseded,
+}
+
+/// Adds and removes favorites, each only when it is later than the last command applied
+/// to the same favorite, so they converge whatever order they arrive in.
 pub trait ApplyFavorite {
     /// Marks the restaurant as a favorite of the user (again, if it already is).
     fn add_favorite(
         &self,
         favorite: &Favorite,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Unmarks it (nothing happens if it was not a favorite).
+        stamp: &CommandStamp,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    /// Unmarks it (nothing to unmark if it was not a favorite; the removal is kept).
     fn remove_favorite(
         &self,
         favorite: &Favorite,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        stamp: &CommandStamp,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 }
 
 /// Reads a user's favorites.
@@ -191,6 +203,16 @@ struct FavoriteItem {
     user_id: UserId,
     restaurant_id: RestaurantId,
 }
+
+/// The Favorites table's attribute with the stamp of the last command applied.
+const STAMP: &str = "command_stamp";
+/// Marks a removed favorite; such items are not listed.
+const REMOVED: &str = "removed";
+/// The table's TTL attribute (epoch seconds), set on removed favorites only.
+const EXPIRES_AT: &str = "expires_at";
+/// How long a removal is kept: longer than the favorites queue and its dead-letter queue
+/// keep a message (14 days), so no command older than it can still arrive.
+const REMOVAL_KEPT_SECONDS: u64 = 15 * 24 * 3600;
 
 fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_owned())
@@ -334,6 +356,7 @@ impl ListAddresses for AddressTable {
             name: "address_id",
             after,
             limit,
+            hidden: None,
         };
         let (items, last) = query_page(&self.client, &self.name, user, page)
             .await
@@ -364,36 +387,71 @@ impl FavoritesTable {
     }
 }
 
-impl ApplyFavorite for FavoritesTable {
-    async fn add_favorite(&self, favorite: &Favorite) -> Result<(), StoreError> {
-        let item = dynamo::to_item(FavoriteItem {
-            user_id: favorite.user_id.clone(),
-            restaurant_id: favorite.restaurant_id.clone(),
-        })
-        .map_err(|source| StoreError::Mapping {
-            table: self.name.clone(),
-            source,
-        })?;
-        self.client
+impl FavoritesTable {
+    /// Writes `favorite`'s state if `stamp` is later than the stamp stored with it.
+    async fn put_if_later(
+        &self,
+        favorite: &Favorite,
+        stamp: &CommandStamp,
+        removed: bool,
+    ) -> Result<Applied, StoreError> {
+        let mut item = HashMap::from([
+            ("user_id".to_owned(), s(favorite.user_id.as_str())),
+            (
+                "restaurant_id".to_owned(),
+                s(favorite.restaurant_id.as_str()),
+            ),
+            (STAMP.to_owned(), s(stamp.as_str())),
+        ]);
+        if removed {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let expires = now + REMOVAL_KEPT_SECONDS;
+            item.insert(REMOVED.to_owned(), AttributeValue::Bool(true));
+            item.insert(
+                EXPIRES_AT.to_owned(),
+                AttributeValue::N(expires.to_string()),
+            );
+        }
+        let result = self
+            .client
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#stamp) OR #stamp < :stamp")
+            .expression_attribute_names("#stamp", STAMP)
+            .expression_attribute_values(":stamp", s(stamp.as_str()))
             .send()
-            .await
-            .map_err(|e| self.request_error("PutItem", e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(Applied::Applied),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Applied::Superseded)
+            }
+            Err(e) => Err(self.request_error("PutItem", e)),
+        }
+    }
+}
+
+impl ApplyFavorite for FavoritesTable {
+    fn add_favorite(
+        &self,
+        favorite: &Favorite,
+        stamp: &CommandStamp,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
+        self.put_if_later(favorite, stamp, false)
     }
 
-    async fn remove_favorite(&self, favorite: &Favorite) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.name)
-            .key("user_id", s(favorite.user_id.as_str()))
-            .key("restaurant_id", s(favorite.restaurant_id.as_str()))
-            .send()
-            .await
-            .map_err(|e| self.request_error("DeleteItem", e))?;
-        Ok(())
+    fn remove_favorite(
+        &self,
+        favorite: &Favorite,
+        stamp: &CommandStamp,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
+        self.put_if_later(favorite, stamp, true)
     }
 }
 
@@ -408,6 +466,7 @@ impl ListFavorites for FavoritesTable {
             name: "restaurant_id",
             after,
             limit,
+            hidden: Some(REMOVED),
         };
         let (items, last) = query_page(&self.client, &self.name, user, page)
             .await
@@ -430,8 +489,10 @@ struct SortKeyPage<'a> {
     name: &'static str,
     /// The sort key (a string) to start after.
     after: Option<&'a str>,
-    /// The most items.
+    /// The most items read (before `hidden` ones are left out).
     limit: Option<usize>,
+    /// An attribute whose presence leaves an item out of the page.
+    hidden: Option<&'static str>,
 }
 
 /// One Query page of the items whose partition key `user_id` is `user`, and the sort key
@@ -448,16 +509,20 @@ async fn query_page(
             (page.name.to_owned(), s(after)),
         ])
     });
-    let out = client
+    let mut query = client
         .query()
         .table_name(table)
         .key_condition_expression("#user_id = :user_id")
         .expression_attribute_names("#user_id", "user_id")
         .expression_attribute_values(":user_id", s(user.as_str()))
         .set_exclusive_start_key(start)
-        .set_limit(page.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
-        .send()
-        .await?;
+        .set_limit(page.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)));
+    if let Some(hidden) = page.hidden {
+        query = query
+            .filter_expression("attribute_not_exists(#hidden)")
+            .expression_attribute_names("#hidden", hidden);
+    }
+    let out = query.send().await?;
     let last = match out.last_evaluated_key().and_then(|k| k.get(page.name)) {
         Some(AttributeValue::S(key)) => Some(key.clone()),
         _ => None,

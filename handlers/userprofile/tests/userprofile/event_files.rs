@@ -91,7 +91,7 @@ async fn the_favorites_batch_applies_three_and_fails_three() {
         ]
     );
     assert_eq!(
-        app.scan_json(&app.favorites_table).await,
+        app.visible_favorites().await,
         [json!({"user_id": SUB, "restaurant_id": "restaurant-1"})]
     );
 }

@@ -54,6 +54,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The favorites the table shows (removed ones left out), as `{user_id, restaurant_id}`,
+    /// sorted: the state a GET /favorite reads.
+    pub async fn visible_favorites(&self) -> Vec<Value> {
+        let mut rows: Vec<Value> = self
+            .scan(&self.favorites_table)
+            .await
+            .into_iter()
+            .filter(|item| !item.contains_key("removed"))
+            .map(|item| json!({"user_id": item["user_id"].as_s().unwrap(), "restaurant_id": item["restaurant_id"].as_s().unwrap()}))
+            .collect();
+        rows.sort_by_key(|r| r.to_string());
+        rows
+    }
+
     /// Every item of a table as JSON objects of strings, sorted, for whole-table asserts.
     pub async fn scan_json(&self, table: &str) -> Vec<Value> {
         let mut rows: Vec<Value> = self
@@ -173,7 +187,8 @@ pub fn favorite_message(id: &str, body: &str, attributes: &[(&str, &str)]) -> Sq
         .collect();
     serde_json::from_value(json!({
         "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
-        "messageAttributes": attrs, "eventSource": "aws:sqs", "awsRegion": "us-east-1"
+        "messageAttributes": attrs, "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+        "attributes": {"SentTimestamp": "1764118923000"}
     }))
     .unwrap()
 }

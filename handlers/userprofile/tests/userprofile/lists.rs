@@ -91,6 +91,32 @@ async fn the_caller_gets_their_favorites() {
 }
 
 #[tokio::test]
+async fn a_removed_favorite_is_not_listed() {
+    let app = spawn_app().await;
+    let mut removed = string_item(&[("user_id", "u-1"), ("restaurant_id", "r-2")]);
+    removed.insert(
+        "removed".to_owned(),
+        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+    );
+    let mut items: Vec<_> = ["r-1", "r-3"]
+        .iter()
+        .map(|r| string_item(&[("user_id", "u-1"), ("restaurant_id", r)]))
+        .collect();
+    items.push(removed);
+    app.put_items(&app.favorites_table, items).await;
+
+    let resp = list_favorites(&app.favorites, get_request("/favorite", Some("u-1"))).await;
+
+    assert_eq!(
+        status_and_json(resp),
+        (
+            200,
+            json!({"favorites": [{"restaurant_id": "r-1"}, {"restaurant_id": "r-3"}]})
+        )
+    );
+}
+
+#[tokio::test]
 async fn every_page_of_favorites_is_listed() {
     let app = spawn_app().await;
     // Long restaurant ids make each item about 1 KB, so 1,100 of them span two pages.

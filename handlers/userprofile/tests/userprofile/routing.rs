@@ -78,10 +78,18 @@ fn to_lambda_record(message: &aws_sdk_sqs::types::Message) -> SqsMessage {
             )
         })
         .collect();
+    // System attributes (SentTimestamp among them), as the event source mapping passes them.
+    let system: BTreeMap<&str, &str> = message
+        .attributes()
+        .into_iter()
+        .flatten()
+        .map(|(name, v)| (name.as_str(), v.as_str()))
+        .collect();
     serde_json::from_value(json!({
         "messageId": message.message_id(),
         "receiptHandle": message.receipt_handle(),
         "body": message.body(),
+        "attributes": system,
         "messageAttributes": attributes,
         "eventSource": "aws:sqs",
         "awsRegion": "us-east-1"
@@ -241,7 +249,7 @@ async fn favorites_flow_through_the_queue_and_a_bad_message_ends_in_the_dead_let
     }
 
     assert_eq!(
-        app.scan_json(&app.favorites_table).await,
+        app.visible_favorites().await,
         [
             json!({"user_id": "u-1", "restaurant_id": "r-1"}),
             json!({"user_id": "u-1", "restaurant_id": "r-2"}),
