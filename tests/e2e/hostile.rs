@@ -2,6 +2,8 @@
 //! hold, deep nesting, huge strings, control characters, unicode edge cases, missing and
 //! extra fields, odd path parameters and query strings. Whatever a client sends, the
 //! answer is never a 5xx; a request the contract refuses is a 4xx and writes nothing.
+//! And a user with a valid token of their own can neither read nor change another's data
+//! through any route.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{App, User, app, sign_up};
+use crate::helpers::{ASYNC_WAIT, App, User, app, call, eventually, sign_up};
 
 /// One request of the suite.
 struct Probe {
@@ -548,4 +550,182 @@ async fn no_request_body_path_or_query_gets_a_5xx_and_a_refused_one_writes_nothi
             "{table} holds what a refused request sent: {written:?}"
         );
     }
+}
+
+/// Everything `user` can read of their own data, through the APIs.
+async fn everything_of(user: &User, order_id: &str) -> Value {
+    let app = app();
+    let get = |url: String| async move {
+        let r = call(Method::GET, &url, Some(&user.token), None).await;
+        json!({"status": r.status, "body": r.body})
+    };
+    json!({
+        "user": get(format!("{}/users/{}", app.api("users", "APIEndpoint"), user.sub)).await,
+        "order": get(format!("{}/orders/{order_id}", app.api("orders", "OrdersServiceEndpoint"))).await,
+        "orders": get(format!("{}/orders", app.api("orders", "OrdersServiceEndpoint"))).await,
+        "addresses": get(format!("{}/address", app.api("userprofile", "ProfileApiEndpoint"))).await,
+        "favorites": get(format!("{}/favorite", app.api("userprofile", "ProfileApiEndpoint"))).await,
+    })
+}
+
+#[tokio::test]
+async fn no_route_reads_or_writes_another_users_data() {
+    let app = app();
+    let (victim, intruder) = tokio::join!(sign_up(app, false), sign_up(app, false));
+    let users = app.api("users", "APIEndpoint");
+    let orders = app.api("orders", "OrdersServiceEndpoint");
+    let profile = app.api("userprofile", "ProfileApiEndpoint");
+    let restaurant = format!("r-{}", uuid::Uuid::new_v4().simple());
+    let order_id = uuid::Uuid::new_v4().to_string();
+    let address = json!({"line1": "1 Main St", "line2": "", "city": "Springfield", "stateProvince": "OR", "postal": "97403"});
+    let ok = |r: crate::helpers::Response| assert_eq!(r.status, 200, "{r:?}");
+    ok(call(
+        Method::PUT,
+        &format!("{users}/users/{}", victim.sub),
+        Some(&victim.token),
+        Some(&json!({"name": "Victim"})),
+    )
+    .await);
+    ok(call(Method::POST, &format!("{orders}/orders"), Some(&victim.token), Some(&json!({"restaurantId": restaurant, "orderId": order_id, "orderItems": [{"id": "i-1"}], "totalAmount": 5}))).await);
+    ok(call(
+        Method::POST,
+        &format!("{profile}/address"),
+        Some(&victim.token),
+        Some(&address),
+    )
+    .await);
+    ok(call(
+        Method::POST,
+        &format!("{profile}/favorite"),
+        Some(&victim.token),
+        Some(&json!({"restaurantId": restaurant})),
+    )
+    .await);
+    let before = eventually("the victim's address and favorite", ASYNC_WAIT, || async {
+        let all = everything_of(&victim, &order_id).await;
+        let listed = |k: &str, f: &str| all[k]["body"][f].as_array().is_some_and(|a| !a.is_empty());
+        (listed("addresses", "addresses") && listed("favorites", "favorites")).then_some(all)
+    })
+    .await;
+    let address_id = before["addresses"]["body"]["addresses"][0]["address_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The intruder, with a valid token of their own, names the victim's ids on every route.
+    let changed = json!({"line1": "Intruder Ave", "line2": "", "city": "X", "stateProvince": "X", "postal": "0"});
+    let order_body =
+        json!({"restaurantId": "evil", "orderItems": [{"id": "evil"}], "totalAmount": 0});
+    let attempts = [
+        (
+            Method::GET,
+            format!("{users}/users/{}", victim.sub),
+            None,
+            403,
+        ),
+        (
+            Method::PUT,
+            format!("{users}/users/{}", victim.sub),
+            Some(json!({"name": "evil"})),
+            403,
+        ),
+        (
+            Method::DELETE,
+            format!("{users}/users/{}", victim.sub),
+            None,
+            403,
+        ),
+        (Method::GET, format!("{users}/users"), None, 403),
+        (
+            Method::GET,
+            format!("{orders}/orders/{order_id}"),
+            None,
+            404,
+        ),
+        (
+            Method::PUT,
+            format!("{orders}/orders/{order_id}"),
+            Some(order_body),
+            404,
+        ),
+        (
+            Method::DELETE,
+            format!("{orders}/orders/{order_id}"),
+            None,
+            404,
+        ),
+        // Asynchronous: accepted for the intruder's own data, of which there is none.
+        (
+            Method::PUT,
+            format!("{profile}/address/{address_id}"),
+            Some(changed),
+            200,
+        ),
+        (
+            Method::DELETE,
+            format!("{profile}/address/{address_id}"),
+            None,
+            200,
+        ),
+        (
+            Method::DELETE,
+            format!("{profile}/favorite/{restaurant}"),
+            None,
+            200,
+        ),
+    ];
+    for (method, url, body, status) in attempts {
+        let r = call(method.clone(), &url, Some(&intruder.token), body.as_ref()).await;
+        assert_eq!(r.status, status, "{method} {url}: {r:?}");
+        let text = r.body.to_string();
+        for secret in [
+            victim.sub.as_str(),
+            restaurant.as_str(),
+            address_id.as_str(),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{method} {url} showed {secret}: {text}"
+            );
+        }
+    }
+    // The intruder's lists show nothing of the victim's.
+    let theirs = everything_of(&intruder, &order_id).await;
+    for (key, field) in [
+        ("orders", "orders"),
+        ("addresses", "addresses"),
+        ("favorites", "favorites"),
+    ] {
+        assert_eq!(theirs[key]["body"][field], json!([]), "{key}: {theirs}");
+    }
+
+    // Once the intruder's asynchronous commands were applied (their own marker shows up
+    // after them), the victim's data is exactly as it was.
+    ok(call(
+        Method::POST,
+        &format!("{profile}/favorite"),
+        Some(&intruder.token),
+        Some(&json!({"restaurantId": "marker"})),
+    )
+    .await);
+    ok(call(
+        Method::POST,
+        &format!("{profile}/address"),
+        Some(&intruder.token),
+        Some(&address),
+    )
+    .await);
+    eventually(
+        "the intruder's own commands applied",
+        ASYNC_WAIT,
+        || async {
+            let mine = everything_of(&intruder, &order_id).await;
+            let count = |k: &str, f: &str| mine[k]["body"][f].as_array().map_or(0, Vec::len);
+            (count("addresses", "addresses") == 1 && count("favorites", "favorites") == 1)
+                .then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(everything_of(&victim, &order_id).await, before);
 }
