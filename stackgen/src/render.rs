@@ -501,18 +501,19 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
                 };
                 push(json!({ template: {"TableName": value_of(t.as_str())} }));
             } else if let Some(q) = &p.queue {
-                let template = if p.access.value == Access::Poll {
-                    "SQSPollerPolicy"
+                if p.access.value == Access::Poll {
+                    push(poller_policy(q.as_str()));
                 } else {
-                    "SQSSendMessagePolicy"
-                };
-                push(json!({ template: {"QueueName": get_att(q.as_str(), "QueueName")} }));
+                    push(
+                        json!({"SQSSendMessagePolicy": {"QueueName": get_att(q.as_str(), "QueueName")}}),
+                    );
+                }
             } else if let Some(b) = &p.bus {
                 push(json!({"EventBridgePutEventsPolicy": {"EventBusName": value_of(b.as_str())}}));
             }
         }
         for t in &f.triggers {
-            push(json!({"SQSPollerPolicy": {"QueueName": get_att(t.queue.as_str(), "QueueName")}}));
+            push(poller_policy(t.queue.as_str()));
             let mut props = json!({
                 "EventSourceArn": get_att(t.queue.as_str(), "Arn"),
                 "FunctionName": r(n.as_str()),
@@ -967,6 +968,9 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
                 "Name": sub(format!("${{AWS::StackName}}-{name}")),
                 "Description": api.description,
                 "StageName": api.stage.as_str(),
+                // Any OpenApiVersion stops SAM from also deploying an implicit stage named
+                // `Stage`; "2.0" matches the Swagger 2.0 body, which SAM then leaves as is.
+                "OpenApiVersion": "2.0",
                 "TracingEnabled": tracing,
                 "EndpointConfiguration": {"Type": "REGIONAL"},
                 "DefinitionBody": definition,
@@ -975,6 +979,17 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
         role,
         permissions,
     }
+}
+
+/// What Lambda's event source mapping needs to poll `queue` for a function. Written out
+/// rather than SAM's `SQSPollerPolicy`, whose `*Batch` actions are not IAM actions (the
+/// batch calls are authorized by the single ones).
+fn poller_policy(queue: &str) -> Json {
+    json!({"Statement": [{
+        "Effect": "Allow",
+        "Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+        "Resource": get_att(queue, "Arn"),
+    }]})
 }
 
 fn service_integration(
