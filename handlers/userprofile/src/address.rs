@@ -10,15 +10,18 @@
 //! hands it to the function's dead-letter queue (the rule target's own dead-letter queue
 //! only catches events EventBridge could not deliver at all).
 //!
-//! EventBridge delivers at least once. Edit and delete are naturally idempotent; the add
+//! EventBridge delivers at least once, and late: Lambda retries an event for hours. The add
 //! consumer derives the new address's id from the event's id, so a redelivered
-//! `address.added` finds its address already there instead of creating a second one.
+//! `address.added` finds its address already there instead of creating a second one. An
+//! update applies only when it is later (event time, then event id) than the last update
+//! applied, so reversed updates end as the later one. A delete leaves a removed marker (with
+//! a TTL), so that neither a late add nor a late update brings the address back.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Address, AddressId, IdError, UserId};
+use crate::domain::{Address, AddressId, CommandStamp, IdError, StampError, UserId};
 use crate::store::{
     InsertAddress, Inserted, RemoveAddress, Removed, StoreError, UpdateAddress, Updated,
 };
@@ -84,6 +87,9 @@ pub enum AddressEventError {
     /// A field of the detail is not a valid id.
     #[error("invalid event detail")]
     InvalidDetail(#[from] IdError),
+    /// The event's `id` or `time`, which order an address's updates, is missing or unusable.
+    #[error("event id or time: {0}")]
+    InvalidStamp(#[from] StampError),
     /// The Address table could not be written.
     #[error("could not apply the event to the address table")]
     Store(#[from] StoreError),
@@ -95,6 +101,7 @@ impl AddressEventError {
         match self {
             AddressEventError::UnexpectedEvent { .. } => "UserProfile.UnexpectedEvent",
             AddressEventError::InvalidDetail(_) => "UserProfile.InvalidEventDetail",
+            AddressEventError::InvalidStamp(_) => "UserProfile.InvalidEvent",
             AddressEventError::Store(_) => "UserProfile.StoreFailed",
         }
     }
@@ -129,6 +136,8 @@ pub struct EditAddress {
     pub address_id: AddressId,
     /// Its new fields.
     pub address: Address,
+    /// When the event was sent, to apply the last of several updates.
+    pub stamp: CommandStamp,
 }
 
 /// An address to delete, parsed from an `address.deleted` event.
@@ -194,10 +203,16 @@ impl TryFrom<EventBridgeEvent<AddressUpdatedDetail>> for EditAddress {
 
     fn try_from(event: EventBridgeEvent<AddressUpdatedDetail>) -> Result<Self, Self::Error> {
         expect_event(&event, ADDRESS_UPDATED)?;
+        let millis = event
+            .time
+            .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
+            .ok_or(StampError::MissingTime)?;
+        let stamp = CommandStamp::new(millis, event.id.as_deref().unwrap_or_default())?;
         Ok(EditAddress {
             user_id: UserId::parse(event.detail.user_id)?,
             address_id: AddressId::parse(event.detail.address_id)?,
             address: event.detail.address,
+            stamp,
         })
     }
 }
@@ -260,7 +275,7 @@ pub async fn on_address_updated(
 ) -> Result<Updated, AddressEventError> {
     let edit = EditAddress::try_from(event).map_err(log_refusal)?;
     let updated = store
-        .update_address(&edit.user_id, &edit.address_id, &edit.address)
+        .update_address(&edit.user_id, &edit.address_id, &edit.address, &edit.stamp)
         .await
         .map_err(|e| log_refusal(e.into()))?;
     match updated {
@@ -268,6 +283,10 @@ pub async fn on_address_updated(
         Updated::Missing => {
             tracing::warn!(address_id = %edit.address_id, "no such address; nothing updated")
         }
+        Updated::Superseded => tracing::info!(
+            address_id = %edit.address_id,
+            "a later update was applied already; this one is ignored"
+        ),
     }
     Ok(updated)
 }

@@ -195,6 +195,9 @@ pub enum StampError {
     /// The time is not a whole number of milliseconds of at most 15 digits.
     #[error("time {0:?} is not milliseconds since the epoch")]
     Time(String),
+    /// There is no time (or one before 1970).
+    #[error("time is missing")]
+    MissingTime,
     /// The id is empty or longer than 256 characters.
     #[error("request id {0:?} must have 1 to 256 characters")]
     Id(String),
@@ -215,6 +218,11 @@ impl CommandStamp {
             .parse()
             .map_err(|_| StampError::Time(millis.to_owned()))?;
         Ok(CommandStamp(format!("{millis:015}#{id}")))
+    }
+
+    /// The stamp of an event sent at `millis` ms since the epoch with id `id`.
+    pub fn new(millis: u64, id: &str) -> Result<CommandStamp, StampError> {
+        CommandStamp::parse(&millis.to_string(), id)
     }
 
     /// The stored text.

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
 
@@ -67,8 +68,10 @@ pub enum Inserted {
 pub enum Updated {
     /// The address existed and now has the new fields.
     Updated,
-    /// No such address; nothing was written.
+    /// No such address (or it was deleted); nothing was written.
     Missing,
+    /// A later update was applied already; this one changed nothing.
+    Superseded,
 }
 
 /// What deleting an address did.
@@ -76,7 +79,7 @@ pub enum Updated {
 pub enum Removed {
     /// The address existed and is gone.
     Removed,
-    /// There was no such address.
+    /// There was no such address (or it was deleted before); it stays deleted.
     Missing,
 }
 
@@ -104,18 +107,21 @@ pub trait InsertAddress {
 
 /// Changes existing addresses, never creating one.
 pub trait UpdateAddress {
-    /// Replaces the five fields of `user`'s address `id` if it exists.
+    /// Replaces the five fields of `user`'s address `id` if it exists (and was not
+    /// deleted), unless an update stamped later than `stamp` was applied already.
     fn update_address(
         &self,
         user: &UserId,
         id: &AddressId,
         address: &Address,
+        stamp: &CommandStamp,
     ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
 }
 
 /// Deletes addresses.
 pub trait RemoveAddress {
-    /// Deletes `user`'s address `id`; a missing one is not an error.
+    /// Deletes `user`'s address `id` for good: a removed marker stays in its place (until
+    /// the table's TTL), so that neither a late add nor a late update brings it back.
     fn remove_address(
         &self,
         user: &UserId,
@@ -204,15 +210,24 @@ struct FavoriteItem {
     restaurant_id: RestaurantId,
 }
 
-/// The Favorites table's attribute with the stamp of the last command applied.
+/// The attribute with the stamp of the last command applied to an item.
 const STAMP: &str = "command_stamp";
-/// Marks a removed favorite; such items are not listed.
+/// Marks a removed favorite or address; such items are not listed.
 const REMOVED: &str = "removed";
-/// The table's TTL attribute (epoch seconds), set on removed favorites only.
+/// The tables' TTL attribute (epoch seconds), set on removed items only.
 const EXPIRES_AT: &str = "expires_at";
-/// How long a removal is kept: longer than the favorites queue and its dead-letter queue
-/// keep a message (14 days), so no command older than it can still arrive.
+/// How long a removal is kept: longer than the favorites queue, Lambda's retries of an
+/// event and the dead-letter queues keep a message (14 days at most), so no command older
+/// than it can still arrive.
 const REMOVAL_KEPT_SECONDS: u64 = 15 * 24 * 3600;
+
+/// When a removal made now expires, for the TTL attribute.
+fn removal_expiry() -> AttributeValue {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    AttributeValue::N((now + REMOVAL_KEPT_SECONDS).to_string())
+}
 
 fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_owned())
@@ -282,11 +297,24 @@ impl InsertAddress for AddressTable {
 }
 
 impl UpdateAddress for AddressTable {
-    async fn update_address(
+    fn update_address(
         &self,
         user: &UserId,
         id: &AddressId,
         address: &Address,
+        stamp: &CommandStamp,
+    ) -> impl Future<Output = Result<Updated, StoreError>> + Send {
+        self.update_if_later(user, id, address, stamp)
+    }
+}
+
+impl AddressTable {
+    async fn update_if_later(
+        &self,
+        user: &UserId,
+        id: &AddressId,
+        address: &Address,
+        stamp: &CommandStamp,
     ) -> Result<Updated, StoreError> {
         let result = self
             .client
@@ -295,12 +323,17 @@ impl UpdateAddress for AddressTable {
             .set_key(Some(Self::key(user, id)))
             .update_expression(
                 "SET #line1 = :line1, #line2 = :line2, #city = :city, \
-                 #stateProvince = :stateProvince, #postal = :postal",
+                 #stateProvince = :stateProvince, #postal = :postal, #stamp = :stamp",
             )
             // The key attribute exists exactly when the item does: this is what keeps an
-            // edit of a deleted (or never created) address from creating it.
-            .condition_expression("attribute_exists(#address_id)")
+            // edit of a never created address from creating it; a deleted one is a marker.
+            .condition_expression(
+                "attribute_exists(#address_id) AND attribute_not_exists(#removed) \
+                 AND (attribute_not_exists(#stamp) OR #stamp < :stamp)",
+            )
             .expression_attribute_names("#address_id", "address_id")
+            .expression_attribute_names("#removed", REMOVED)
+            .expression_attribute_names("#stamp", STAMP)
             .expression_attribute_names("#line1", "line1")
             .expression_attribute_names("#line2", "line2")
             .expression_attribute_names("#city", "city")
@@ -311,17 +344,23 @@ impl UpdateAddress for AddressTable {
             .expression_attribute_values(":city", s(address.city()))
             .expression_attribute_values(":stateProvince", s(address.state_province()))
             .expression_attribute_values(":postal", s(address.postal()))
+            .expression_attribute_values(":stamp", s(stamp.as_str()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(Updated::Updated),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Updated::Missing)
-            }
-            Err(e) => Err(self.request_error("UpdateItem", e)),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    Ok(match refused.item() {
+                        Some(old) if !old.is_empty() && !old.contains_key(REMOVED) => {
+                            Updated::Superseded
+                        }
+                        _ => Updated::Missing,
+                    })
+                }
+                _ => Err(self.request_error("UpdateItem", e)),
+            },
         }
     }
 }
@@ -330,16 +369,29 @@ impl RemoveAddress for AddressTable {
     async fn remove_address(&self, user: &UserId, id: &AddressId) -> Result<Removed, StoreError> {
         let output = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.name)
             .set_key(Some(Self::key(user, id)))
+            .update_expression(
+                "SET #removed = :removed, #expires = :expires \
+                 REMOVE #line1, #line2, #city, #stateProvince, #postal",
+            )
+            .expression_attribute_names("#removed", REMOVED)
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_names("#line1", "line1")
+            .expression_attribute_names("#line2", "line2")
+            .expression_attribute_names("#city", "city")
+            .expression_attribute_names("#stateProvince", "stateProvince")
+            .expression_attribute_names("#postal", "postal")
+            .expression_attribute_values(":removed", AttributeValue::Bool(true))
+            .expression_attribute_values(":expires", removal_expiry())
             // Only to tell the log whether there was something to delete.
             .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|e| self.request_error("DeleteItem", e))?;
+            .map_err(|e| self.request_error("UpdateItem", e))?;
         Ok(match output.attributes() {
-            Some(old) if !old.is_empty() => Removed::Removed,
+            Some(old) if !old.is_empty() && !old.contains_key(REMOVED) => Removed::Removed,
             _ => Removed::Missing,
         })
     }
@@ -356,7 +408,7 @@ impl ListAddresses for AddressTable {
             name: "address_id",
             after,
             limit,
-            hidden: None,
+            hidden: Some(REMOVED),
         };
         let (items, last) = query_page(&self.client, &self.name, user, page)
             .await
@@ -404,15 +456,8 @@ impl FavoritesTable {
             (STAMP.to_owned(), s(stamp.as_str())),
         ]);
         if removed {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let expires = now + REMOVAL_KEPT_SECONDS;
             item.insert(REMOVED.to_owned(), AttributeValue::Bool(true));
-            item.insert(
-                EXPIRES_AT.to_owned(),
-                AttributeValue::N(expires.to_string()),
-            );
+            item.insert(EXPIRES_AT.to_owned(), removal_expiry());
         }
         let result = self
             .client

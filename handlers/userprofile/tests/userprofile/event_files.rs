@@ -33,7 +33,7 @@ async fn the_address_added_event_adds_an_address() {
 
     let id = on_address_added(&app.addresses, event).await.unwrap();
 
-    let rows = app.scan_json(&app.address_table).await;
+    let rows = app.visible(&app.address_table).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["user_id"], SUB);
     assert_eq!(rows[0]["address_id"], id.as_str());
@@ -51,7 +51,7 @@ async fn the_address_updated_event_updates_the_address() {
 
     assert_eq!(outcome, Updated::Updated);
     assert_eq!(
-        app.scan_json(&app.address_table).await[0]["line2"],
+        app.visible(&app.address_table).await[0]["line2"],
         "Basement"
     );
 }
@@ -67,7 +67,7 @@ async fn the_address_deleted_event_deletes_the_address() {
     let outcome = on_address_deleted(&app.addresses, event).await.unwrap();
 
     assert_eq!(outcome, Removed::Removed);
-    assert!(app.scan(&app.address_table).await.is_empty());
+    assert!(app.visible(&app.address_table).await.is_empty());
 }
 
 #[tokio::test]

@@ -54,28 +54,17 @@ impl TestApp {
             .unwrap()
     }
 
-    /// The favorites the table shows (removed ones left out), as `{user_id, restaurant_id}`,
-    /// sorted: the state a GET /favorite reads.
-    pub async fn visible_favorites(&self) -> Vec<Value> {
-        let mut rows: Vec<Value> = self
-            .scan(&self.favorites_table)
-            .await
-            .into_iter()
-            .filter(|item| !item.contains_key("removed"))
-            .map(|item| json!({"user_id": item["user_id"].as_s().unwrap(), "restaurant_id": item["restaurant_id"].as_s().unwrap()}))
-            .collect();
-        rows.sort_by_key(|r| r.to_string());
-        rows
-    }
-
-    /// Every item of a table as JSON objects of strings, sorted, for whole-table asserts.
-    pub async fn scan_json(&self, table: &str) -> Vec<Value> {
+    /// The items of `table` a read shows: removed ones left out, and without the stamp the
+    /// writers keep, as JSON objects of strings, sorted.
+    pub async fn visible(&self, table: &str) -> Vec<Value> {
         let mut rows: Vec<Value> = self
             .scan(table)
             .await
             .into_iter()
+            .filter(|item| !item.contains_key("removed"))
             .map(|item| {
                 item.into_iter()
+                    .filter(|(k, _)| k != "command_stamp")
                     .map(|(k, v)| (k, json!(v.as_s().unwrap())))
                     .collect::<serde_json::Map<_, _>>()
                     .into()
@@ -83,6 +72,11 @@ impl TestApp {
             .collect();
         rows.sort_by_key(|r| r.to_string());
         rows
+    }
+
+    /// The favorites a read shows, as `{user_id, restaurant_id}`.
+    pub async fn visible_favorites(&self) -> Vec<Value> {
+        self.visible(&self.favorites_table).await
     }
 
     /// Writes raw items, 25 per `BatchWriteItem`.

@@ -164,7 +164,7 @@ async fn an_address_added_event_travels_from_the_bus_through_a_rule_to_the_table
     let address_id = on_address_added(&app.addresses, event).await.unwrap();
 
     assert_eq!(
-        app.scan_json(&app.address_table).await,
+        app.visible(&app.address_table).await,
         [json!({
             "user_id": "u-1", "address_id": address_id.as_str(), "line1": "1 Main St",
             "line2": "Apt 2", "city": "Springfield", "stateProvince": "OR", "postal": "97403"
