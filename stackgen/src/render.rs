@@ -608,19 +608,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             json!({"DisplayName": format!("{} {} alarms", app.project, svc.service), "KmsMasterKeyId": "alias/aws/sns"}),
         ));
         let alarm = |description: String, namespace: &str, metric: &str, dimensions: Json| {
-            json!({
-                "AlarmDescription": description,
-                "Namespace": namespace,
-                "MetricName": metric,
-                "Dimensions": dimensions,
-                "Statistic": "Sum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [r(topic)],
-            })
+            any_in_5_minutes(topic, description, namespace, metric, dimensions, "Sum")
         };
         for api in &a.apis {
             let stage = svc
@@ -654,6 +642,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
                 ));
             }
         }
+        alarms.extend(failure_path_alarms(svc, topic));
         alarms.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
@@ -979,6 +968,92 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
         role,
         permissions,
     }
+}
+
+/// An alarm to `topic` when `metric` (by `statistic`) reaches 1 in a 5-minute period.
+fn any_in_5_minutes(
+    topic: &str,
+    description: String,
+    namespace: &str,
+    metric: &str,
+    dimensions: Json,
+    statistic: &str,
+) -> Json {
+    json!({
+        "AlarmDescription": description,
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Dimensions": dimensions,
+        "Statistic": statistic,
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [r(topic)],
+    })
+}
+
+/// Alarms on the failure paths of a service with alarms: a message in any dead-letter queue
+/// (of a queue, a function's async invocations or a rule target), and any event a rule
+/// could not deliver.
+fn failure_path_alarms(svc: &ServiceFile, topic: &str) -> Vec<NamedProps> {
+    let mut dead_letter_queues = BTreeSet::new();
+    dead_letter_queues.extend(
+        svc.queues
+            .values()
+            .filter_map(|q| q.dead_letter.as_ref())
+            .map(|d| d.queue.as_str()),
+    );
+    dead_letter_queues.extend(
+        svc.functions
+            .values()
+            .filter_map(|f| f.dead_letter_queue.as_ref())
+            .map(|q| q.as_str()),
+    );
+    dead_letter_queues.extend(
+        svc.rules
+            .values()
+            .filter_map(|r| r.dead_letter_queue.as_ref())
+            .map(|q| q.as_str()),
+    );
+    let mut alarms: Vec<NamedProps> = dead_letter_queues
+        .into_iter()
+        .map(|q| {
+            named(
+                format!("{q}DepthAlarm"),
+                any_in_5_minutes(
+                    topic,
+                    format!("{q} holds a message that could not be processed"),
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    json!([{"Name": "QueueName", "Value": get_att(q, "QueueName")}]),
+                    "Maximum",
+                ),
+            )
+        })
+        .collect();
+    for (name, rule) in &svc.rules {
+        // Metrics of a rule on a custom bus carry both names; the rule's name is the last
+        // part of its ARN (`rule/<bus>/<rule>`), whatever `Ref` returns for it.
+        let rule_name =
+            json!({"Fn::Select": [2, {"Fn::Split": ["/", get_att(name.as_str(), "Arn")]}]});
+        alarms.push(named(
+            format!("{name}FailedInvocationsAlarm"),
+            any_in_5_minutes(
+                topic,
+                format!("{name} could not deliver an event to its target"),
+                "AWS/Events",
+                "FailedInvocations",
+                json!([
+                    {"Name": "EventBusName", "Value": value_of(rule.bus.as_str())},
+                    {"Name": "RuleName", "Value": rule_name},
+                ]),
+                "Sum",
+            ),
+        ));
+    }
+    alarms
 }
 
 /// What Lambda's event source mapping needs to poll `queue` for a function. Written out

@@ -590,3 +590,58 @@ queues:
     .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn every_dead_letter_queue_and_rule_of_a_service_with_alarms_has_an_alarm() {
+    let files = files();
+    let model = stackgen::model::load(&common::repo().join("model")).expect("model");
+    let mut seen = 0;
+    for svc in &model.services {
+        let svc = &svc.file;
+        if svc.alarms.is_none() {
+            continue;
+        }
+        let template = &files[&format!("{}.yaml", svc.service.as_str())];
+        let mut queues: Vec<&str> = svc
+            .queues
+            .values()
+            .filter_map(|q| q.dead_letter.as_ref().map(|d| d.queue.as_str()))
+            .collect();
+        queues.extend(
+            svc.functions
+                .values()
+                .filter_map(|f| f.dead_letter_queue.as_ref().map(|q| q.as_str())),
+        );
+        queues.extend(
+            svc.rules
+                .values()
+                .filter_map(|r| r.dead_letter_queue.as_ref().map(|q| q.as_str())),
+        );
+        for q in queues {
+            let alarm = resource(template, &format!("{q}DepthAlarm"));
+            assert!(
+                alarm.contains("ApproximateNumberOfMessagesVisible"),
+                "{alarm}"
+            );
+            assert!(alarm.contains(&format!("!GetAtt {q}.QueueName")), "{alarm}");
+            assert!(alarm.contains("- !Ref AlarmsTopic"), "{alarm}");
+            seen += 1;
+        }
+        for (rule, spec) in &svc.rules {
+            let alarm = resource(template, &format!("{rule}FailedInvocationsAlarm"));
+            assert!(
+                alarm.contains("MetricName: \"FailedInvocations\""),
+                "{alarm}"
+            );
+            assert!(alarm.contains(&format!("!GetAtt {rule}.Arn")), "{alarm}");
+            assert!(
+                alarm.contains(&format!("Value: !Ref {}", spec.bus.as_str())),
+                "{alarm}"
+            );
+            seen += 1;
+        }
+    }
+    // userprofile: FavoritesDLQ and AddressEventsDLQ (named many times), three rules;
+    // orderstatus: OrderStatusDLQ and its rule.
+    assert!(seen >= 6, "{seen}");
+}
