@@ -12,6 +12,7 @@ pub mod error;
 pub mod identity;
 pub mod json;
 pub mod logging;
+pub mod metrics;
 pub mod paging;
 pub mod request;
 pub mod response;

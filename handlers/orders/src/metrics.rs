@@ -1,60 +1,38 @@
-//! Business metrics in CloudWatch embedded metric format (EMF).
-//!
-//! Lambda ships every stdout line to CloudWatch Logs, which turns a line carrying an
-//! `_aws` block into metrics, with no API call and no agent. The format is a small JSON
-//! document, so it is written here rather than pulled in with a metrics framework.
+//! The orders service's business metrics, in CloudWatch embedded metric format
+//! ([`handler_common::metrics`]): `SuccessfulOrder` and `OrderTotal` per created order.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 /// Where the service's metrics go: a namespace and the `service` dimension, written to
 /// stdout (or kept in memory, for tests).
 #[derive(Debug, Clone)]
-pub struct Metrics {
-    namespace: String,
-    service: String,
-    kept: Option<Arc<Mutex<Vec<String>>>>,
-}
+pub struct Metrics(handler_common::metrics::Metrics);
 
 impl Metrics {
     /// Metrics under `namespace`, dimensioned by `service`, written to stdout.
     pub fn new(namespace: impl Into<String>, service: impl Into<String>) -> Metrics {
-        Metrics {
-            namespace: namespace.into(),
-            service: service.into(),
-            kept: None,
-        }
+        Metrics(handler_common::metrics::Metrics::new(namespace, service))
     }
 
     /// Like [`Metrics::new`], but lines are kept in memory (see [`Metrics::lines`]).
     pub fn in_memory(namespace: impl Into<String>, service: impl Into<String>) -> Metrics {
-        Metrics {
-            kept: Some(Arc::default()),
-            ..Metrics::new(namespace, service)
-        }
+        Metrics(handler_common::metrics::Metrics::in_memory(
+            namespace, service,
+        ))
     }
 
     /// The lines kept by an in-memory sink, oldest first (empty for stdout).
     pub fn lines(&self) -> Vec<String> {
-        self.kept
-            .as_ref()
-            .map(|k| k.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .unwrap_or_default()
+        self.0.lines()
     }
 
     /// Emits the created-order metrics (see [`Metrics::order_created`]).
     pub fn emit_order_created(&self, total: Decimal, at: OffsetDateTime) {
-        match &self.kept {
-            Some(kept) => kept
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(self.order_created(total, at)),
-            None => self.write_order_created(&mut std::io::stdout().lock(), total, at),
-        }
+        self.0.emit_at(&values(total), millis(at));
     }
 
     /// The EMF document for one created order: `SuccessfulOrder` (1, Count) and
@@ -67,38 +45,34 @@ impl Metrics {
     /// assert!(line.contains(r#""OrderTotal":19.97"#));
     /// ```
     pub fn order_created(&self, total: Decimal, at: OffsetDateTime) -> String {
-        let doc = json!({
-            "_aws": {
-                "Timestamp": i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
-                "CloudWatchMetrics": [{
-                    "Namespace": self.namespace,
-                    "Dimensions": [["service"]],
-                    "Metrics": [
-                        {"Name": "SuccessfulOrder", "Unit": "Count"},
-                        {"Name": "OrderTotal", "Unit": "None"}
-                    ]
-                }]
-            },
-            "service": self.service,
-            "SuccessfulOrder": 1,
-            "OrderTotal": Value::Number(handler_common::json::number_of(total)),
-        });
-        doc.to_string()
+        self.0.document(&values(total), millis(at))
     }
 
     /// Writes the created-order document as one line to `out`.
     pub fn write_order_created(&self, out: &mut impl Write, total: Decimal, at: OffsetDateTime) {
-        let line = self.order_created(total, at);
-        // A lost metric line must never fail the order that was already stored.
-        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
-            tracing::warn!(error.cause_chain = ?e, "metrics line not written");
-        }
+        handler_common::metrics::write_line(out, &self.order_created(total, at));
     }
+}
+
+fn values(total: Decimal) -> [handler_common::metrics::MetricValue<'static>; 2] {
+    [
+        ("SuccessfulOrder", "Count", Value::from(1)),
+        (
+            "OrderTotal",
+            "None",
+            Value::Number(handler_common::json::number_of(total)),
+        ),
+    ]
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use time::macros::datetime;
 
     #[test]
