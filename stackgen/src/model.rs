@@ -960,6 +960,25 @@ pub struct Alarms {
     /// Functions that alarm on any error or throttle in a 5-minute period.
     #[serde(default)]
     pub functions: Vec<Sp<Name>>,
+    /// Metrics the functions emit themselves (EMF) that alarm when they reach 1 in a
+    /// 5-minute period.
+    #[serde(default)]
+    pub metrics: Vec<MetricAlarm>,
+}
+
+/// An alarm on a metric a function emits itself.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricAlarm {
+    /// The metric's namespace.
+    pub namespace: String,
+    /// The metric's name; the alarm is `<name>Alarm`.
+    pub name: Sp<Name>,
+    /// The metric's dimensions, by name (for EMF: `service`).
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    /// What a breach means, for the alarm's description.
+    pub description: String,
 }
 
 /// A stack output.

@@ -643,6 +643,22 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             }
         }
         alarms.extend(failure_path_alarms(svc, topic));
+        for m in &a.metrics {
+            let dimensions: Vec<Json> = m
+                .dimensions
+                .iter()
+                .map(|(name, value)| json!({"Name": name, "Value": value}))
+                .collect();
+            alarms.push(named(
+                format!("{}Alarm", m.name),
+                alarm(
+                    m.description.clone(),
+                    &m.namespace,
+                    m.name.as_str(),
+                    json!(dimensions),
+                ),
+            ));
+        }
         alarms.sort_by(|a, b| a.name.cmp(&b.name));
     }
 

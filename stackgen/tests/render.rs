@@ -126,7 +126,7 @@ const FUNCTIONS: &[(&str, &str, &str, &str, &[&str])] = &[
         "FavoritesConsumerFunction",
         "userprofile",
         "favorites-consumer",
-        &["FAVORITES_TABLE"],
+        &["FAVORITES_TABLE", "METRICS_NAMESPACE", "SERVICE_NAME"],
     ),
 ];
 
@@ -644,4 +644,19 @@ fn every_dead_letter_queue_and_rule_of_a_service_with_alarms_has_an_alarm() {
     // userprofile: FavoritesDLQ and AddressEventsDLQ (named many times), three rules;
     // orderstatus: OrderStatusDLQ and its rule.
     assert!(seen >= 6, "{seen}");
+}
+
+#[test]
+fn the_favorites_consumers_refusals_have_an_alarm_on_the_metric_it_emits() {
+    let files = files();
+    let alarm = resource(&files["userprofile.yaml"], "RejectedFavoriteCommandAlarm");
+    for expected in [
+        "Namespace: \"foodapp\"",
+        // The name and dimension `favorites::consume_batch_reporting` emits.
+        &format!("MetricName: \"{}\"", "RejectedFavoriteCommand"),
+        "- Name: \"service\"\n          Value: \"userprofile\"",
+        "- !Ref AlarmsTopic",
+    ] {
+        assert!(alarm.contains(expected), "{expected} not in\n{alarm}");
+    }
 }

@@ -17,6 +17,7 @@
 //! stamped with SQS's `SentTimestamp` and its message id.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use handler_common::metrics::Metrics;
 use lambda_runtime::Diagnostic;
 
 use crate::domain::{CommandStamp, Favorite, IdError, RestaurantId, StampError, UserId};
@@ -176,16 +177,12 @@ pub async fn apply_message(
     message: &SqsMessage,
 ) -> Result<(FavoriteCommand, Applied), MessageFailure> {
     let command = FavoriteCommand::try_from(message)?;
+    // Boxed: the SDK's request future nests deep enough that the batch's future would
+    // otherwise overflow the compiler's layout depth limit.
     let applied = match command.action {
-        Action::Add => {
-            store
-                .add_favorite(&command.favorite, &command.stamp)
-                .await?
-        }
+        Action::Add => Box::pin(store.add_favorite(&command.favorite, &command.stamp)).await?,
         Action::Delete => {
-            store
-                .remove_favorite(&command.favorite, &command.stamp)
-                .await?
+            Box::pin(store.remove_favorite(&command.favorite, &command.stamp)).await?
         }
     };
     Ok((command, applied))
@@ -198,13 +195,40 @@ pub async fn apply_message(
 /// let response = userprofile::favorites::consume_batch(&table, event).await;
 /// # }
 /// ```
-#[tracing::instrument(skip_all, fields(messages = event.records.len()))]
 pub async fn consume_batch(
     store: &impl ApplyFavorite,
     event: SqsEvent,
 ) -> Result<SqsBatchResponse, BatchError> {
+    consume(store, event).await.0
+}
+
+/// The metric counting deliveries of messages that are not valid commands.
+pub const REJECTED_METRIC: &str = "RejectedFavoriteCommand";
+
+/// [`consume_batch`], and a `RejectedFavoriteCommand` metric when messages were refused
+/// as invalid: they fail the batch item like a table error, so Lambda's own `Errors`
+/// metric never sees them, and without it they would reach the dead-letter queue unheard.
+pub async fn consume_batch_reporting(
+    store: &impl ApplyFavorite,
+    metrics: &Metrics,
+    event: SqsEvent,
+) -> Result<SqsBatchResponse, BatchError> {
+    let (result, rejected) = consume(store, event).await;
+    if rejected > 0 {
+        metrics.emit(&[(REJECTED_METRIC, "Count", rejected.into())]);
+    }
+    result
+}
+
+/// Applies a batch; also says how many messages were refused as invalid.
+#[tracing::instrument(skip_all, fields(messages = event.records.len()))]
+async fn consume(
+    store: &impl ApplyFavorite,
+    event: SqsEvent,
+) -> (Result<SqsBatchResponse, BatchError>, usize) {
     let mut response = SqsBatchResponse::default();
     let mut without_id = 0;
+    let mut rejected = 0;
     for message in &event.records {
         let message_id = message.message_id.as_deref().filter(|id| !id.is_empty());
         match apply_message(store, message).await {
@@ -219,6 +243,7 @@ pub async fn consume_batch(
             Err(failure) => {
                 match &failure {
                     MessageFailure::Invalid(e) => {
+                        rejected += 1;
                         tracing::warn!(message_id, error.message = %e, "favorites message refused")
                     }
                     MessageFailure::Store(e) => {
@@ -240,9 +265,9 @@ pub async fn consume_batch(
     if without_id > 0 {
         let err = BatchError::FailureWithoutMessageId(without_id);
         tracing::error!(error.message = %err, "failing the whole batch");
-        return Err(err);
+        return (Err(err), rejected);
     }
-    Ok(response)
+    (Ok(response), rejected)
 }
 
 #[cfg(test)]
@@ -456,5 +481,39 @@ mod tests {
             serde_json::to_value(&response).unwrap(),
             json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]})
         );
+    }
+
+    #[tokio::test]
+    async fn refused_messages_are_counted_in_one_metric_line_per_batch() {
+        let metrics = Metrics::in_memory("foodapp", "userprofile");
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            message(
+                "1",
+                "r-1",
+                &[("CommandName", "AddFavorite"), ("UserId", "u")],
+            ),
+            message("2", "r-2", &[("CommandName", "Bogus"), ("UserId", "u")]),
+            message("3", "", &[("CommandName", "AddFavorite"), ("UserId", "u")]),
+        ];
+
+        consume_batch_reporting(&Recorder::default(), &metrics, event.clone())
+            .await
+            .unwrap();
+        event.records.truncate(1);
+        consume_batch_reporting(&Recorder::default(), &metrics, event)
+            .await
+            .unwrap();
+
+        let lines = metrics.lines();
+        assert_eq!(
+            lines.len(),
+            1,
+            "no line for a batch without refusals: {lines:?}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(doc[REJECTED_METRIC], 2);
+        assert_eq!(doc["service"], "userprofile");
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "foodapp");
     }
 }
