@@ -51,16 +51,7 @@ async fn an_order_updated_event_without_a_status_ends_in_the_dead_letter_queue_a
     let order_id = uuid::Uuid::new_v4().to_string();
     let created = post_order(&api, &user, &json!({"restaurantId": "rest-1", "orderId": order_id, "orderItems": [{"id": "i-1"}], "totalAmount": 3})).await;
     assert_eq!(created.status, 200, "{created:?}");
-    // The rule's dead-letter queue, by the name `stackgen local` gives it.
-    let dlq = clients
-        .sqs
-        .get_queue_url()
-        .queue_name("orderstatus-OrderStatusDLQ")
-        .send()
-        .await
-        .expect("the orderstatus dead-letter queue exists")
-        .queue_url
-        .expect("a queue URL");
+    let dlq = order_status_dlq(&clients).await;
 
     let detail = json!({"data": {"userId": user.sub, "orderId": order_id}});
     put_order_updated(app, &clients, &detail).await;
@@ -99,15 +90,7 @@ async fn a_status_event_for_an_order_the_customer_canceled_is_dead_lettered_as_f
     let url = format!("{api}/orders/{order_id}");
     let canceled = call(Method::DELETE, &url, Some(&user.token), None).await;
     assert_eq!(canceled.status, 200, "{canceled:?}");
-    let dlq = clients
-        .sqs
-        .get_queue_url()
-        .queue_name("orderstatus-OrderStatusDLQ")
-        .send()
-        .await
-        .expect("the orderstatus dead-letter queue exists")
-        .queue_url
-        .expect("a queue URL");
+    let dlq = order_status_dlq(&clients).await;
 
     // The restaurant had not seen the cancel; its PLACED would re-open the order.
     for status in ["ACKNOWLEDGED", "PLACED"] {
@@ -129,4 +112,17 @@ async fn a_status_event_for_an_order_the_customer_canceled_is_dead_lettered_as_f
     let got = call(Method::GET, &url, Some(&user.token), None).await;
     assert_eq!((got.status, &got.body), (200, &canceled.body));
     assert_eq!(got.body["status"], "CANCELED");
+}
+
+/// The URL of the order-status rule's dead-letter queue, by the name the local cloud gives it.
+async fn order_status_dlq(clients: &stackgen_cloud::endpoint::Clients) -> String {
+    clients
+        .sqs
+        .get_queue_url()
+        .queue_name("orderstatus-OrderStatusDLQ")
+        .send()
+        .await
+        .expect("the orderstatus dead-letter queue exists")
+        .queue_url
+        .expect("a queue URL")
 }

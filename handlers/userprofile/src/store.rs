@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
@@ -229,6 +232,24 @@ fn removal_expiry() -> AttributeValue {
     AttributeValue::N((now + REMOVAL_KEPT_SECONDS).to_string())
 }
 
+/// What a conditional `PutItem` did: `written`, or `refused` when its condition failed.
+fn put_outcome<T>(
+    result: Result<PutItemOutput, SdkError<PutItemError, HttpResponse>>,
+    written: T,
+    refused: T,
+) -> Result<T, BoxError> {
+    match result {
+        Ok(_) => Ok(written),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(refused)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_owned())
 }
@@ -283,16 +304,8 @@ impl InsertAddress for AddressTable {
             .expression_attribute_names("#address_id", "address_id")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Inserted::Created),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Inserted::AlreadyThere)
-            }
-            Err(e) => Err(self.request_error("PutItem", e)),
-        }
+        put_outcome(result, Inserted::Created, Inserted::AlreadyThere)
+            .map_err(|e| self.request_error("PutItem", e))
     }
 }
 
@@ -469,16 +482,8 @@ impl FavoritesTable {
             .expression_attribute_values(":stamp", s(stamp.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Applied::Applied),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Applied::Superseded)
-            }
-            Err(e) => Err(self.request_error("PutItem", e)),
-        }
+        put_outcome(result, Applied::Applied, Applied::Superseded)
+            .map_err(|e| self.request_error("PutItem", e))
     }
 }
 
