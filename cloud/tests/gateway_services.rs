@@ -31,7 +31,7 @@ apis:
     auth: Token
     authorizers:
       Token:
-        token: { function: AuthFn, result_ttl_seconds: 300 }
+        token: { function: AuthFn, result_ttl_seconds: 300, token_shape: any }
     models:
       AddressBody:
         $schema: http://json-schema.org/draft-04/schema#
@@ -112,6 +112,7 @@ fn profile_api() -> Api {
         *authorizer = Authorizer::Token {
             function: Sp::new(Name::new("AuthFn").expect("a name"), Loc::default()),
             result_ttl_seconds: 300,
+            token_shape: stackgen::model::TokenShape::Any,
         };
     }
     api

@@ -909,6 +909,7 @@ impl Cx<'_> {
                 Authorizer::Token {
                     function,
                     result_ttl_seconds,
+                    ..
                 } => {
                     self.expect(function, Kind::Function, None, &what);
                     if *result_ttl_seconds > 3600 {

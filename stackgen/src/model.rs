@@ -856,6 +856,46 @@ pub struct Api {
     pub routes: Vec<Route>,
 }
 
+/// What the gateway checks of a TOKEN authorizer's token before calling the function.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenShape {
+    /// Three base64url parts separated by dots, optionally after `Bearer `: anything else
+    /// is 401 at the gateway, so junk tokens never invoke (or bill) the function.
+    #[default]
+    Jwt,
+    /// Any non-empty value.
+    Any,
+}
+
+impl TokenShape {
+    /// API Gateway's `identityValidationExpression` (a Java regex) for this shape.
+    pub fn validation_expression(self) -> Option<&'static str> {
+        match self {
+            TokenShape::Jwt => Some("^(Bearer )?[-0-9A-Za-z_]+\\.[-0-9A-Za-z_]+\\.[-0-9A-Za-z_]+$"),
+            TokenShape::Any => None,
+        }
+    }
+
+    /// Whether `token` (the whole header) has this shape; the same test as
+    /// [`TokenShape::validation_expression`], without a regex engine.
+    pub fn admits(self, token: &str) -> bool {
+        match self {
+            TokenShape::Any => true,
+            TokenShape::Jwt => {
+                let token = token.strip_prefix("Bearer ").unwrap_or(token);
+                let part = |p: &str| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                };
+                let parts: Vec<&str> = token.split('.').collect();
+                parts.len() == 3 && parts.iter().all(|p| part(p))
+            }
+        }
+    }
+}
+
 /// An API authorizer, written as a one-key map.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -866,6 +906,10 @@ pub enum Authorizer {
         function: Sp<Name>,
         /// Seconds API Gateway caches a policy per token (0 disables caching).
         result_ttl_seconds: u32,
+        /// What a token must look like before the function is called: `jwt` (the
+        /// default) or `any`.
+        #[serde(default)]
+        token_shape: TokenShape,
     },
     /// A Cognito user pool authorizer (ID tokens in the `Authorization` header).
     Cognito {
@@ -1146,6 +1190,37 @@ fn in_model_words(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jwt_shaped_token_is_three_base64url_parts() {
+        for ok in [
+            "a.b.c",
+            "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_",
+            "A-_.0.z",
+        ] {
+            assert!(TokenShape::Jwt.admits(ok), "{ok}");
+        }
+        for junk in [
+            "",
+            "garbage",
+            "a.b",
+            "a.b.c.d",
+            "a..c",
+            ".b.c",
+            "a.b.",
+            "a.b.c=",
+            "a.b.c ",
+            "bearer a.b.c",
+            "Bearer  a.b.c",
+            "a.b+.c",
+            "a.b/.c",
+            "é.b.c",
+        ] {
+            assert!(!TokenShape::Jwt.admits(junk), "{junk:?}");
+            assert!(TokenShape::Any.admits(junk));
+        }
+        assert_eq!(TokenShape::Any.validation_expression(), None);
+    }
 
     #[test]
     fn a_duplicate_key_is_told_in_the_models_words() {

@@ -884,6 +884,7 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
             Authorizer::Token {
                 function,
                 result_ttl_seconds,
+                token_shape,
             } => {
                 permissions.push(named(
                     format!("{function}{name}AuthorizerPermission"),
@@ -896,14 +897,18 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
                         )),
                     }),
                 ));
+                let mut authorizer = json!({
+                    "type": "token",
+                    "authorizerUri": lambda_uri(function.as_str()),
+                    "authorizerResultTtlInSeconds": result_ttl_seconds,
+                    "identitySource": "method.request.header.Authorization",
+                });
+                if let Some(expression) = token_shape.validation_expression() {
+                    authorizer["identityValidationExpression"] = json!(expression);
+                }
                 json!({
                     "x-amazon-apigateway-authtype": "custom",
-                    "x-amazon-apigateway-authorizer": {
-                        "type": "token",
-                        "authorizerUri": lambda_uri(function.as_str()),
-                        "authorizerResultTtlInSeconds": result_ttl_seconds,
-                        "identitySource": "method.request.header.Authorization",
-                    },
+                    "x-amazon-apigateway-authorizer": authorizer,
                 })
             }
             Authorizer::Cognito { user_pool } => json!({

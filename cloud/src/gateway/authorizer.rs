@@ -3,8 +3,9 @@
 //! caller (`requestContext.authorizer`).
 //!
 //! TOKEN authorizer, as API Gateway runs it:
-//! - The token is the `Authorization` header as sent; without one the answer is 401 and the
-//!   function is not called.
+//! - The token is the `Authorization` header as sent; without one, or one that does not match
+//!   the authorizer's identity validation (`token_shape`, by default a JWT), the answer is
+//!   401 and the function is not called.
 //! - The function gets `{"type":"TOKEN","authorizationToken":..,"methodArn":..}`. An error
 //!   whose message is `Unauthorized` means 401; any other failure, or an answer without a
 //!   `principalId` and a valid `policyDocument`, means 500 (`{"message":null}` on AWS).
@@ -34,6 +35,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use stackgen_runtime::InvokeOutcome;
+
+use stackgen::model::TokenShape;
 
 use super::Invoker;
 use super::policy::Policy;
@@ -71,6 +74,7 @@ struct Cached {
 pub struct TokenAuthorizer {
     function: String,
     ttl: Duration,
+    token_shape: TokenShape,
     cache: Mutex<HashMap<String, Cached>>,
 }
 
@@ -83,8 +87,16 @@ impl TokenAuthorizer {
         Self {
             function: function.into(),
             ttl,
+            token_shape: TokenShape::Any,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Refuses (401) tokens not of `shape` without calling the function, as API Gateway's
+    /// identity validation expression does.
+    pub fn with_token_shape(mut self, shape: TokenShape) -> Self {
+        self.token_shape = shape;
+        self
     }
 
     /// Authorizes a request for `method_arn` carrying `token` (the `Authorization` header).
@@ -97,6 +109,12 @@ impl TokenAuthorizer {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Rejection::Unauthorized("no Authorization header".into()))?;
+        if !self.token_shape.admits(token) {
+            return Err(Rejection::Unauthorized(format!(
+                "the token is not shaped as the authorizer's {:?} identity validation asks",
+                self.token_shape
+            )));
+        }
         let policy = match self.cached(token) {
             Some(policy) => policy,
             None => {
@@ -383,6 +401,60 @@ fn java_date(epoch_seconds: i64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An authorizer function that allows everything, counting its calls.
+    #[derive(Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl Invoker for Counting {
+        fn invoke<'a>(
+            &'a self,
+            _function: &'a str,
+            _payload: Bytes,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<
+                        Output = Result<InvokeOutcome, stackgen_runtime::InvokeError>,
+                    > + Send
+                    + 'a,
+            >,
+        > {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async {
+                Ok(InvokeOutcome::Response(json!({
+                    "principalId": "sub-1",
+                    "policyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}
+                    ]}
+                })))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_not_shaped_like_a_jwt_is_401_without_calling_the_function() {
+        let invoker = Counting::default();
+        let authorizer =
+            TokenAuthorizer::new("AuthFn", Duration::ZERO).with_token_shape(TokenShape::Jwt);
+        let arn = "arn:aws:execute-api:us-east-1:1:api/Prod/GET/users";
+
+        for junk in ["garbage", "a.b", "Bearer", "a.b.c d"] {
+            let err = authorizer
+                .authorize(&invoker, Some(junk), arn)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Rejection::Unauthorized(_)), "{junk}: {err:?}");
+        }
+        assert_eq!(invoker.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        assert!(
+            authorizer
+                .authorize(&invoker, Some("Bearer a.b.c"), arn)
+                .await
+                .is_ok()
+        );
+        assert_eq!(invoker.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn claims_are_rendered_as_strings() {

@@ -387,11 +387,15 @@ fn build(
             Authorizer::Token {
                 function: f,
                 result_ttl_seconds,
+                token_shape,
             } => (
-                AuthorizerImpl::Token(TokenAuthorizer::new(
-                    function(f.as_str()),
-                    Duration::from_secs(u64::from(*result_ttl_seconds)),
-                )),
+                AuthorizerImpl::Token(
+                    TokenAuthorizer::new(
+                        function(f.as_str()),
+                        Duration::from_secs(u64::from(*result_ttl_seconds)),
+                    )
+                    .with_token_shape(*token_shape),
+                ),
                 CallerSource::LambdaPrincipal,
             ),
             Authorizer::Cognito { user_pool } => {
