@@ -16,6 +16,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::diag::{self, Diagnostic};
+use crate::model::Throttle;
 use crate::model::{
     Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue, Route,
     ServiceFile, Sp, ValueSource,
@@ -960,6 +961,43 @@ impl Cx<'_> {
                 seen.insert(key, &route.route);
             }
             self.check_route(name, api, route, &authorizers);
+        }
+        self.check_throttles(name, api);
+    }
+
+    /// Limits must let something through, and a route's above its stage's would never apply.
+    fn check_throttles(&mut self, name: &Sp<Name>, api: &Api) {
+        let stage = api.throttle.as_ref().map_or(Throttle::STAGE, |t| t.value);
+        let mut given: Vec<(String, &Sp<Throttle>)> = Vec::new();
+        if let Some(t) = &api.throttle {
+            given.push((format!("api `{name}`"), t));
+        }
+        for route in &api.routes {
+            if let Some(t) = &route.throttle {
+                given.push((format!("route `{}`", route.route.value), t));
+                if t.value.rate > stage.rate || t.value.burst > stage.burst {
+                    self.error(
+                        t.loc,
+                        format!(
+                            "route `{}`: throttle {}/s (burst {}) is above the stage's {}/s (burst {}), so it would never apply",
+                            route.route.value, t.value.rate, t.value.burst, stage.rate, stage.burst
+                        ),
+                        Some("lower the route's limit, or raise the api's `throttle`".into()),
+                    );
+                }
+            }
+        }
+        for (what, t) in given {
+            if t.value.rate == 0 || t.value.burst == 0 {
+                self.error(
+                    t.loc,
+                    format!(
+                        "{what}: a throttle of rate {} and burst {} lets no request through",
+                        t.value.rate, t.value.burst
+                    ),
+                    Some("give `rate` and `burst` of at least 1".into()),
+                );
+            }
         }
     }
 

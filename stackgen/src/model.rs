@@ -852,8 +852,37 @@ pub struct Api {
     /// Request body models (JSON Schema draft 4) by name.
     #[serde(default)]
     pub models: BTreeMap<Sp<Name>, Sp<Json>>,
+    /// The stage's request rate limit, for all callers together; by default
+    /// [`Throttle::STAGE`].
+    #[serde(default)]
+    pub throttle: Option<Sp<Throttle>>,
     /// The routes.
     pub routes: Vec<Route>,
+}
+
+/// An API Gateway request rate limit (token bucket): steady requests per second, and how
+/// many may come at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    /// Requests per second, steady.
+    pub rate: u32,
+    /// Requests at once (the bucket's size).
+    pub burst: u32,
+}
+
+impl Throttle {
+    /// A stage's limit unless the model says otherwise.
+    pub const STAGE: Throttle = Throttle {
+        rate: 100,
+        burst: 200,
+    };
+    /// A route that writes straight to a bus or queue (no function in front to slow a
+    /// flood down) unless the model says otherwise.
+    pub const DIRECT_WRITE: Throttle = Throttle {
+        rate: 20,
+        burst: 40,
+    };
 }
 
 /// What the gateway checks of a TOKEN authorizer's token before calling the function.
@@ -930,8 +959,28 @@ pub struct Route {
     /// Request body model name; API Gateway answers 400 when the body does not match.
     #[serde(default)]
     pub body: Option<Sp<Name>>,
+    /// The route's own rate limit, below the stage's; by default
+    /// [`Throttle::DIRECT_WRITE`] for `put_events` and `send_message` routes, none (the
+    /// stage's) for functions.
+    #[serde(default)]
+    pub throttle: Option<Sp<Throttle>>,
     /// The integration.
     pub integration: Sp<Integration>,
+}
+
+impl Route {
+    /// The route's own limit: the model's, or the default for its integration.
+    pub fn own_throttle(&self) -> Option<Throttle> {
+        self.throttle
+            .as_ref()
+            .map(|t| t.value)
+            .or(match self.integration.value {
+                Integration::Function(_) => None,
+                Integration::PutEvents(_) | Integration::SendMessage(_) => {
+                    Some(Throttle::DIRECT_WRITE)
+                }
+            })
+    }
 }
 
 /// What a route calls, written as a one-key map.

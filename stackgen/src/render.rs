@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::check::{Checked, Kind, Resolved, Scope};
 use crate::model::{
     Access, Api, Authorizer, DeletionPolicy, EnvValue, Integration, Json, OutputValue,
-    ParameterType, Route, ServiceFile, Tracing,
+    ParameterType, Route, ServiceFile, Throttle, Tracing,
 };
 use crate::vtl::{self, CallerSource};
 use crate::yaml;
@@ -978,6 +978,7 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
                 "Name": sub(format!("${{AWS::StackName}}-{name}")),
                 "Description": api.description,
                 "StageName": api.stage.as_str(),
+                "MethodSettings": method_settings(api),
                 // Any OpenApiVersion stops SAM from also deploying an implicit stage named
                 // `Stage`; "2.0" matches the Swagger 2.0 body, which SAM then leaves as is.
                 "OpenApiVersion": "2.0",
@@ -989,6 +990,28 @@ fn api_view(scope: &Scope, name: &str, api: &Api, tracing: bool) -> BuiltApi {
         role,
         permissions,
     }
+}
+
+/// The stage's throttling: its own limit for every method, then each route's tighter one.
+fn method_settings(api: &Api) -> Json {
+    let stage = api.throttle.as_ref().map_or(Throttle::STAGE, |t| t.value);
+    let setting = |path: String, method: &str, t: Throttle| {
+        json!({
+            "ResourcePath": path,
+            "HttpMethod": method,
+            "ThrottlingRateLimit": t.rate,
+            "ThrottlingBurstLimit": t.burst,
+        })
+    };
+    let mut settings = vec![setting("/*".to_owned(), "*", stage)];
+    for route in &api.routes {
+        if let Some(t) = route.own_throttle() {
+            // A resource path in method settings writes each `/` as `~1`.
+            let path = format!("/{}", route.route.path.replace('/', "~1"));
+            settings.push(setting(path, route.route.method.as_str(), t));
+        }
+    }
+    json!(settings)
 }
 
 /// An alarm to `topic` when `metric` (by `statistic`) reaches 1 in a 5-minute period.

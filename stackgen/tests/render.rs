@@ -660,3 +660,34 @@ fn the_favorites_consumers_refusals_have_an_alarm_on_the_metric_it_emits() {
         assert!(alarm.contains(expected), "{expected} not in\n{alarm}");
     }
 }
+
+#[test]
+fn every_stage_is_throttled_and_direct_write_routes_more_tightly() {
+    let files = files();
+    for (file, api) in [
+        ("users.yaml", "UsersApi"),
+        ("orders.yaml", "OrdersApi"),
+        ("userprofile.yaml", "ProfileApi"),
+    ] {
+        let text = resource(&files[file], api);
+        assert!(
+            text.contains("- HttpMethod: \"*\"\n          ResourcePath: \"/*\"\n          ThrottlingBurstLimit: 200\n          ThrottlingRateLimit: 100"),
+            "{api}:\n{text}"
+        );
+    }
+    let profile = resource(&files["userprofile.yaml"], "ProfileApi");
+    for (method, path) in [
+        ("POST", "/~1address"),
+        ("PUT", "/~1address~1{addressId}"),
+        ("DELETE", "/~1address~1{addressId}"),
+        ("POST", "/~1favorite"),
+        ("DELETE", "/~1favorite~1{restaurantId}"),
+    ] {
+        let setting = format!(
+            "- HttpMethod: \"{method}\"\n          ResourcePath: \"{path}\"\n          ThrottlingBurstLimit: 40\n          ThrottlingRateLimit: 20"
+        );
+        assert!(profile.contains(&setting), "{method} {path}");
+    }
+    // Routes with a function in front (the GETs here) keep the stage's limit.
+    assert!(!profile.contains("- HttpMethod: \"GET\""), "{profile}");
+}
