@@ -1047,9 +1047,12 @@ pub enum ValueSource {
 pub struct Alarms {
     /// The SNS topic created for the alarms.
     pub topic: Sp<Name>,
-    /// APIs that alarm on any 5XX response in a 5-minute period.
+    /// APIs that alarm on any 5XX response in a 5-minute period, and on a slow p99.
     #[serde(default)]
     pub apis: Vec<Sp<Name>>,
+    /// The p99 latency (ms) above which an API of `apis` alarms, for 3 periods of 5 minutes.
+    #[serde(default = "default_p99_ms")]
+    pub api_p99_latency_ms: u32,
     /// Functions that alarm on any error or throttle in a 5-minute period.
     #[serde(default)]
     pub functions: Vec<Sp<Name>>,
@@ -1057,6 +1060,10 @@ pub struct Alarms {
     /// 5-minute period.
     #[serde(default)]
     pub metrics: Vec<MetricAlarm>,
+}
+
+fn default_p99_ms() -> u32 {
+    3000
 }
 
 /// An alarm on a metric a function emits itself.

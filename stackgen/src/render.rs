@@ -616,17 +616,35 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
                 .iter()
                 .find(|(k, _)| k.value == api.value)
                 .map(|(_, v)| v.stage.to_string());
+            let dimensions = json!([
+                {"Name": "ApiName", "Value": sub(format!("${{AWS::StackName}}-{api}"))},
+                {"Name": "Stage", "Value": stage.unwrap_or_default()},
+            ]);
             alarms.push(named(
                 format!("{api}5xxAlarm"),
                 alarm(
                     format!("{api} answered with a 5XX status"),
                     "AWS/ApiGateway",
                     "5XXError",
-                    json!([
-                        {"Name": "ApiName", "Value": sub(format!("${{AWS::StackName}}-{api}"))},
-                        {"Name": "Stage", "Value": stage.unwrap_or_default()},
-                    ]),
+                    dimensions.clone(),
                 ),
+            ));
+            alarms.push(named(
+                format!("{api}LatencyAlarm"),
+                json!({
+                    "AlarmDescription": format!("{api}'s p99 latency is above {} ms", a.api_p99_latency_ms),
+                    "Namespace": "AWS/ApiGateway",
+                    "MetricName": "Latency",
+                    "Dimensions": dimensions,
+                    "ExtendedStatistic": "p99",
+                    "Period": 300,
+                    // Three periods in a row: one slow cold start is not an incident.
+                    "EvaluationPeriods": 3,
+                    "Threshold": a.api_p99_latency_ms,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "TreatMissingData": "notBreaching",
+                    "AlarmActions": [r(topic)],
+                }),
             ));
         }
         for f in &a.functions {

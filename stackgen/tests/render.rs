@@ -691,3 +691,31 @@ fn every_stage_is_throttled_and_direct_write_routes_more_tightly() {
     // Routes with a function in front (the GETs here) keep the stage's limit.
     assert!(!profile.contains("- HttpMethod: \"GET\""), "{profile}");
 }
+
+#[test]
+fn every_api_with_alarms_alarms_on_a_slow_p99() {
+    let files = files();
+    for (file, api) in [
+        ("users.yaml", "UsersApi"),
+        ("orders.yaml", "OrdersApi"),
+        ("userprofile.yaml", "ProfileApi"),
+    ] {
+        let alarm = resource(&files[file], &format!("{api}LatencyAlarm"));
+        for expected in [
+            "ExtendedStatistic: \"p99\"",
+            "MetricName: \"Latency\"",
+            "Threshold: 3000",
+            "EvaluationPeriods: 3",
+            "- !Ref AlarmsTopic",
+        ] {
+            assert!(
+                alarm.contains(expected),
+                "{api}: {expected} not in\n{alarm}"
+            );
+        }
+        assert!(
+            alarm.contains(&format!("!Sub \"${{AWS::StackName}}-{api}\"")),
+            "{alarm}"
+        );
+    }
+}
