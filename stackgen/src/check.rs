@@ -853,6 +853,9 @@ impl Cx<'_> {
         for t in &f.triggers {
             let what = format!("trigger of `{name}`");
             range(self.file, &t.batch_size, 1, 10000, "batch_size", self.diags);
+            if let Some(m) = &t.max_concurrency {
+                range(self.file, m, 2, 1000, "max_concurrency", self.diags);
+            }
             if self.expect(&t.queue, Kind::Queue, None, &what) {
                 let queue = self
                     .svc

@@ -805,6 +805,11 @@ pub struct QueueTrigger {
     /// The function returns `batchItemFailures`, so only failed messages are retried.
     #[serde(default)]
     pub report_batch_item_failures: bool,
+    /// The most concurrent invocations this queue may cause (2–1000): a flood of messages
+    /// then waits in the queue instead of using up the account's concurrency, without
+    /// reserving any (which a new account's concurrency limit may not allow).
+    #[serde(default)]
+    pub max_concurrency: Option<Sp<u32>>,
 }
 
 /// An EventBridge rule with one function target.

@@ -526,6 +526,9 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             if t.report_batch_item_failures {
                 props["FunctionResponseTypes"] = json!(["ReportBatchItemFailures"]);
             }
+            if let Some(m) = &t.max_concurrency {
+                props["ScalingConfig"] = json!({"MaximumConcurrency": m.value});
+            }
             event_source_mappings.push(named(format!("{n}{}Trigger", t.queue), props));
         }
         let mut props = json!({

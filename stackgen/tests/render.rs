@@ -296,6 +296,11 @@ fn the_favorites_consumer_reports_batch_item_failures() {
         m.contains("BatchSize: 10") && m.contains("- \"ReportBatchItemFailures\""),
         "{m}"
     );
+    // A flood waits in the queue instead of taking the account's concurrency.
+    assert!(
+        m.contains("ScalingConfig:\n        MaximumConcurrency: 5"),
+        "{m}"
+    );
     let q = resource(text, "FavoritesQueue");
     assert!(
         q.contains("deadLetterTargetArn: !GetAtt FavoritesDLQ.Arn")
