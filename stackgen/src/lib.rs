@@ -7,7 +7,8 @@
 //!    stops at its first parse error, which carries `file:line:col` (a missing field's
 //!    at the mapping that lacks it, see [`enclosing`]).
 //! 2. [`check::Checked::new`] runs every rule and returns all findings, or the checked model.
-//! 3. [`render::Renderer::render_all`] turns the checked model into the template files.
+//! 3. [`render::Renderer::render_all`] turns the checked model into the template files and
+//!    the architecture diagrams ([`diagram`]).
 //!
 //! [`span`] keeps positions in model files for every stage's messages; [`vtl`] holds the API Gateway mapping templates for the typed integrations; [`yaml`]
 //! prints CloudFormation values; [`commands`] are the CLI's subcommands.
@@ -26,6 +27,7 @@
 pub mod check;
 pub mod commands;
 pub mod diag;
+pub mod diagram;
 pub mod enclosing;
 pub mod model;
 pub mod render;

@@ -141,6 +141,11 @@ impl Renderer {
             ROOT_OUTPUT.to_string(),
             self.render(ROOT_TEMPLATE, &root_view(checked))?,
         ));
+        let services: Vec<&ServiceFile> = checked.model.services.iter().map(|s| &s.file).collect();
+        out.push((
+            crate::diagram::OUTPUT.to_string(),
+            crate::diagram::architecture(&services),
+        ));
         out.sort();
         Ok(out)
     }

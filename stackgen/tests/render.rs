@@ -5,8 +5,12 @@ mod common;
 
 use std::collections::BTreeMap;
 
+/// The rendered templates (the `.yaml` files), by name.
 fn files() -> BTreeMap<String, String> {
-    common::render_repo().into_iter().collect()
+    common::render_repo()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".yaml"))
+        .collect()
 }
 
 /// The lines of one resource: from `  Name:` to the next resource.
@@ -723,4 +727,38 @@ fn every_api_with_alarms_alarms_on_a_slow_p99() {
             "{alarm}"
         );
     }
+}
+
+#[test]
+fn the_architecture_diagrams_show_every_service_and_the_paths_between_them() {
+    let rendered: BTreeMap<String, String> = common::render_repo().into_iter().collect();
+    let text = &rendered["architecture.md"];
+    for section in [
+        "## The app",
+        "## users",
+        "## orders",
+        "## userprofile",
+        "## orderstatus",
+    ] {
+        assert!(text.contains(section), "{section}");
+    }
+    assert_eq!(text.matches("```mermaid\nflowchart LR\n").count(), 5);
+    for edge in [
+        // A direct integration, a rule, a queue trigger, a redrive, a cross-service permission.
+        "userprofile__ProfileApi -->|\"POST /favorite<br/>DELETE /favorite/{restaurantId}\"| userprofile__FavoritesQueue",
+        "orderstatus__RestaurantBus -->|\"OrderUpdatedRule\"| orderstatus__UpdateOrderStatusFunction",
+        "userprofile__FavoritesQueue -->|trigger| userprofile__FavoritesConsumerFunction",
+        "userprofile__FavoritesQueue -.->|\"after 3 receives\"| userprofile__FavoritesDLQ",
+        "orderstatus__UpdateOrderStatusFunction -->|\"write\"| orders__OrdersTable",
+        "users__UserPool -.->|authorizes| orders__OrdersApi",
+        "orders__CancelOrderFunction -->|\"read, write\"| orders__OrdersTable",
+    ] {
+        assert!(text.contains(edge), "missing: {edge}");
+    }
+    // In the orderstatus diagram, the orders table it writes is drawn as the orders service's.
+    let orderstatus = &text[text.find("## orderstatus").unwrap()..];
+    assert!(
+        orderstatus.contains("  orders__OrdersTable[\"OrdersTable (orders)\"]"),
+        "{orderstatus}"
+    );
 }
