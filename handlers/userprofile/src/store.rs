@@ -224,6 +224,11 @@ const EXPIRES_AT: &str = "expires_at";
 /// than it can still arrive.
 const REMOVAL_KEPT_SECONDS: u64 = 15 * 24 * 3600;
 
+/// Whether a stored item (as a write returned it) is one a read shows: there, not removed.
+fn is_shown(item: Option<&HashMap<String, AttributeValue>>) -> bool {
+    item.is_some_and(|i| !i.is_empty() && !i.contains_key(REMOVED))
+}
+
 /// When a removal made now expires, for the TTL attribute.
 fn removal_expiry() -> AttributeValue {
     let now = std::time::SystemTime::now()
@@ -365,11 +370,10 @@ impl AddressTable {
             Ok(_) => Ok(Updated::Updated),
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
-                    Ok(match refused.item() {
-                        Some(old) if !old.is_empty() && !old.contains_key(REMOVED) => {
-                            Updated::Superseded
-                        }
-                        _ => Updated::Missing,
+                    Ok(if is_shown(refused.item()) {
+                        Updated::Superseded
+                    } else {
+                        Updated::Missing
                     })
                 }
                 _ => Err(self.request_error("UpdateItem", e)),
@@ -403,9 +407,10 @@ impl RemoveAddress for AddressTable {
             .send()
             .await
             .map_err(|e| self.request_error("UpdateItem", e))?;
-        Ok(match output.attributes() {
-            Some(old) if !old.is_empty() && !old.contains_key(REMOVED) => Removed::Removed,
-            _ => Removed::Missing,
+        Ok(if is_shown(output.attributes()) {
+            Removed::Removed
+        } else {
+            Removed::Missing
         })
     }
 }
@@ -421,7 +426,6 @@ impl ListAddresses for AddressTable {
             name: "address_id",
             after,
             limit,
-            hidden: Some(REMOVED),
         };
         let (items, last) = query_page(&self.client, &self.name, user, page)
             .await
@@ -516,7 +520,6 @@ impl ListFavorites for FavoritesTable {
             name: "restaurant_id",
             after,
             limit,
-            hidden: Some(REMOVED),
         };
         let (items, last) = query_page(&self.client, &self.name, user, page)
             .await
@@ -539,10 +542,8 @@ struct SortKeyPage<'a> {
     name: &'static str,
     /// The sort key (a string) to start after.
     after: Option<&'a str>,
-    /// The most items read (before `hidden` ones are left out).
+    /// The most items read (before removed ones are left out).
     limit: Option<usize>,
-    /// An attribute whose presence leaves an item out of the page.
-    hidden: Option<&'static str>,
 }
 
 /// One Query page of the items whose partition key `user_id` is `user`, and the sort key
@@ -559,20 +560,19 @@ async fn query_page(
             (page.name.to_owned(), s(after)),
         ])
     });
-    let mut query = client
+    let out = client
         .query()
         .table_name(table)
         .key_condition_expression("#user_id = :user_id")
         .expression_attribute_names("#user_id", "user_id")
         .expression_attribute_values(":user_id", s(user.as_str()))
         .set_exclusive_start_key(start)
-        .set_limit(page.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)));
-    if let Some(hidden) = page.hidden {
-        query = query
-            .filter_expression("attribute_not_exists(#hidden)")
-            .expression_attribute_names("#hidden", hidden);
-    }
-    let out = query.send().await?;
+        .set_limit(page.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
+        // Removed favorites and addresses stay as markers; a read never shows them.
+        .filter_expression("attribute_not_exists(#removed)")
+        .expression_attribute_names("#removed", REMOVED)
+        .send()
+        .await?;
     let last = match out.last_evaluated_key().and_then(|k| k.get(page.name)) {
         Some(AttributeValue::S(key)) => Some(key.clone()),
         _ => None,
