@@ -18,16 +18,7 @@ fn generated() -> Vec<std::path::PathBuf> {
 
 #[test]
 fn cfn_lint_reports_nothing() {
-    let out = Command::new(common::tool("cfn-lint"))
-        .args(generated())
-        .output()
-        .expect("run cfn-lint");
-    assert!(
-        out.status.success(),
-        "cfn-lint found problems:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_cfn_lint_clean(&generated(), "the templates");
 }
 
 #[test]

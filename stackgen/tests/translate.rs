@@ -84,14 +84,5 @@ fn each_api_has_one_stage_and_the_translated_templates_lint_clean() {
             out_dir.path().join(format!("{name}.json"))
         })
         .collect();
-    let lint = Command::new(common::tool("cfn-lint"))
-        .args(&translated)
-        .output()
-        .expect("run cfn-lint");
-    assert!(
-        lint.status.success(),
-        "cfn-lint found problems in the translated templates:\n{}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    common::assert_cfn_lint_clean(&translated, "the translated templates");
 }

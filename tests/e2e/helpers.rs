@@ -345,19 +345,8 @@ pub async fn dead_letter_queue(clients: &Clients, queue_url: &str) -> String {
 
 /// The bodies of the messages on a queue right now, left on it.
 pub async fn peek(clients: &Clients, queue_url: &str) -> Vec<String> {
-    let out = clients
-        .sqs
-        .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
-        .await
-        .expect("receive_message");
-    out.messages()
-        .iter()
-        .filter_map(|m| m.body().map(str::to_owned))
-        .collect()
+    let messages = peek_dead_letters(clients, queue_url).await;
+    messages.into_iter().map(|(body, _)| body).collect()
 }
 
 /// The messages in a dead-letter queue, each with the `ERROR_CODE` it was sent with,

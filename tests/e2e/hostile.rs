@@ -334,11 +334,12 @@ async fn no_request_body_path_or_query_gets_a_5xx_and_a_refused_one_writes_nothi
     );
     let mut edit_body = order_body.clone();
     edit_body.as_object_mut().unwrap().remove("orderId");
-    let edit_fields = [
-        ("restaurantId", id()),
-        ("orderItems", items()),
-        ("totalAmount", amount()),
-    ];
+    // The same fields, but an edit names the order in its path, not its body.
+    let edit_fields: Vec<_> = order_fields
+        .iter()
+        .filter(|(field, _)| *field != "orderId")
+        .cloned()
+        .collect();
     suite.refuse_bodies(
         Method::PUT,
         &format!("{orders}/orders/{marker}-o"),

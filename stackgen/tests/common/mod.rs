@@ -30,6 +30,20 @@ pub fn tool(name: &str) -> PathBuf {
         })
 }
 
+/// Runs cfn-lint over `files` and fails the test with its findings unless there are none.
+pub fn assert_cfn_lint_clean<P: AsRef<std::ffi::OsStr>>(files: &[P], what: &str) {
+    let out = std::process::Command::new(tool("cfn-lint"))
+        .args(files)
+        .output()
+        .expect("run cfn-lint");
+    assert!(
+        out.status.success(),
+        "cfn-lint found problems in {what}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
