@@ -4,7 +4,7 @@
 //! so they cannot go stale. Node ids are `<service>__<name>` and every list is sorted, so a
 //! model change shows as a small, readable diff of the diagram.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::model::{Authorizer, Integration, OutputValue, ServiceFile};
@@ -37,7 +37,7 @@ pub fn architecture(services: &[&ServiceFile]) -> String {
 /// One flowchart of `shown`, each service a subgraph; names imported from other services
 /// of `all` point at the resource they name there.
 fn flowchart(shown: &[&ServiceFile], all: &[&ServiceFile]) -> String {
-    let mut nodes: BTreeMap<String, String> = BTreeMap::new();
+    let mut nodes = BTreeSet::new();
     let mut edges: Vec<String> = Vec::new();
     let mut out = String::from("```mermaid\nflowchart LR\n");
     for svc in shown {
@@ -45,7 +45,7 @@ fn flowchart(shown: &[&ServiceFile], all: &[&ServiceFile]) -> String {
         let _ = writeln!(out, "  subgraph {s}[\"{s}\"]");
         for (id, label) in resource_nodes(svc) {
             let _ = writeln!(out, "    {id}{label}");
-            nodes.insert(id, String::new());
+            nodes.insert(id);
         }
         out.push_str("  end\n");
         edges.extend(service_edges(svc, all));
@@ -53,10 +53,10 @@ fn flowchart(shown: &[&ServiceFile], all: &[&ServiceFile]) -> String {
     edges.sort();
     edges.dedup();
     // Imported resources outside the chart: a node of their own, named with their service.
-    let mut outside = std::collections::BTreeSet::new();
+    let mut outside = BTreeSet::new();
     for e in &edges {
         for id in e.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-            if id.contains("__") && !nodes.contains_key(id) {
+            if id.contains("__") && !nodes.contains(id) {
                 outside.insert(id.to_owned());
             }
         }
