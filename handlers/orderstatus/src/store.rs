@@ -36,10 +36,19 @@ impl StatusStore {
         ]);
         // All the rules in one condition, so no other write can come between the check
         // and the update. `attribute_exists`: UpdateItem would otherwise create the item.
-        let mut condition = "attribute_exists(orderId) \
+        // One placeholder per final status, so the condition names every one of them.
+        let finals: Vec<(String, &str)> = FINAL_STATUSES
+            .iter()
+            .enumerate()
+            .map(|(i, status)| (format!(":final{i}"), *status))
+            .collect();
+        let placeholders: Vec<&str> = finals.iter().map(|(p, _)| p.as_str()).collect();
+        let mut condition = format!(
+            "attribute_exists(orderId) \
              AND (attribute_not_exists(#stamp) OR #stamp < :stamp) \
-             AND NOT (#data.#status IN (:final0, :final1))"
-            .to_owned();
+             AND NOT (#data.#status IN ({}))",
+            placeholders.join(", ")
+        );
         let mut request = self
             .client
             .update_item()
@@ -51,9 +60,10 @@ impl StatusStore {
             .expression_attribute_names("#stamp", STAMP_ATTRIBUTE)
             .expression_attribute_values(":status", s(change.status()))
             .expression_attribute_values(":stamp", s(change.stamp().as_str()))
-            .expression_attribute_values(":final0", s(FINAL_STATUSES[0]))
-            .expression_attribute_values(":final1", s(FINAL_STATUSES[1]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (placeholder, status) in &finals {
+            request = request.expression_attribute_values(placeholder, s(status));
+        }
         if change.status() == PLACED {
             condition.push_str(" AND #data.#status = :placed");
             request = request.expression_attribute_values(":placed", s(PLACED));
