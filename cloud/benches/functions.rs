@@ -101,7 +101,7 @@ fn main() {
             let spec = functions::spec(&checked, *f, &resolved, endpoint.url(), &bin_dir)
                 .expect("the function's environment resolves");
             let size =
-                std::fs::metadata(bin_dir.join(f.function.bin.as_str())).map_or(0, |m| m.len());
+                std::fs::metadata(functions::bootstrap_path(&bin_dir, f)).map_or(0, |m| m.len());
             let mut row = measure(&root, *f, spec, cold_starts, invokes).await;
             row.size = size;
             rows.push(row);

@@ -143,7 +143,7 @@ fn command_line(command: &Command) -> String {
         .join(" ")
 }
 
-/// Builds the binaries of `functions` with `profile` in the workspace at `root`;
+/// Builds the bootstraps of `functions` with `profile` in the workspace at `root`;
 /// cargo's progress goes to standard error unless `quiet`.
 pub fn build(
     root: &Path,
@@ -151,18 +151,19 @@ pub fn build(
     profile: Profile,
     quiet: bool,
 ) -> Result<(), FunctionError> {
-    let bins: Vec<(String, String)> = functions
+    let crates: Vec<String> = functions
         .iter()
-        .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
+        .map(|f| f.function.krate.to_string())
         .collect();
-    build_bins(root, &bins, profile, quiet)
+    build_crates(root, &crates, profile, quiet)
 }
 
-/// Builds `(crate, bin)` pairs with `profile` in the workspace at `root`, in one cargo
-/// run; cargo's progress goes to standard error unless `quiet`.
-pub fn build_bins(
+/// Builds the bootstrap of each crate in `crates` (one binary per crate, named as the
+/// crate, serving all of its functions) with `profile` in the workspace at `root`, in
+/// one cargo run; cargo's progress goes to standard error unless `quiet`.
+pub fn build_crates(
     root: &Path,
-    bins: &[(String, String)],
+    crates: &[String],
     profile: Profile,
     quiet: bool,
 ) -> Result<(), FunctionError> {
@@ -174,14 +175,11 @@ pub fn build_bins(
     if profile == Profile::Release {
         command.arg("--release");
     }
-    let mut crates: Vec<&str> = bins.iter().map(|(krate, _)| krate.as_str()).collect();
-    crates.sort();
+    let mut crates: Vec<&str> = crates.iter().map(String::as_str).collect();
+    crates.sort_unstable();
     crates.dedup();
     for krate in crates {
-        command.args(["-p", krate]);
-    }
-    for (_, bin) in bins {
-        command.args(["--bin", bin]);
+        command.args(["-p", krate, "--bin", krate]);
     }
     command.stdin(Stdio::null()).stdout(Stdio::null());
     let line = command_line(&command);
@@ -202,6 +200,11 @@ pub fn build_bins(
 /// Where the binaries built with `profile` in the workspace at `root` are.
 pub fn bin_dir(root: &Path, profile: Profile) -> Result<PathBuf, FunctionError> {
     Ok(target_dir(root)?.join(profile.dir()))
+}
+
+/// The bootstrap that serves `f`, in `bin_dir`: its crate's one binary.
+pub fn bootstrap_path(bin_dir: &Path, f: &ModelFunction<'_>) -> PathBuf {
+    bin_dir.join(f.function.krate.as_str())
 }
 
 /// The workspace's target directory, as cargo sees it (`CARGO_TARGET_DIR` included).
@@ -306,11 +309,10 @@ pub fn spec(
         .memory_mb
         .as_ref()
         .map_or(defaults.memory_mb.value, |m| m.value);
-    Ok(
-        FunctionSpec::new(f.name, bin_dir.join(f.function.bin.as_str()))
-            .envs(template_env(checked, f, resolved, endpoint_url)?)
-            .envs(endpoint::aws_env(endpoint_url))
-            .timeout(Duration::from_secs(u64::from(timeout)))
-            .memory_mb(memory),
-    )
+    Ok(FunctionSpec::new(f.name, bootstrap_path(bin_dir, &f))
+        .handler(f.function.handler.as_str())
+        .envs(template_env(checked, f, resolved, endpoint_url)?)
+        .envs(endpoint::aws_env(endpoint_url))
+        .timeout(Duration::from_secs(u64::from(timeout)))
+        .memory_mb(memory))
 }

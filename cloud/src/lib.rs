@@ -199,14 +199,17 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
         let root = options.root.clone();
         let functions: Vec<_> = functions
             .iter()
-            .map(|f| (f.function.krate.to_string(), f.function.bin.to_string()))
+            .map(|f| f.function.krate.to_string())
             .collect();
         let no_build = options.no_build;
         let quiet = !options.progress;
         tokio::task::spawn_blocking(move || {
             if !no_build {
-                functions::build_bins(&root, &functions, Profile::Debug, quiet)?;
-                progress.step(&format!("built {} handler binaries", functions.len()));
+                functions::build_crates(&root, &functions, Profile::Debug, quiet)?;
+                progress.step(&format!(
+                    "built the bootstraps of {} functions",
+                    functions.len()
+                ));
             }
             functions::bin_dir(&root, Profile::Debug)
         })
@@ -512,8 +515,7 @@ async fn bootstraps(checked: &Checked, root: &Path) -> Result<Vec<watch::Bootstr
         .map(|f| watch::Bootstrap {
             function: f.name.to_owned(),
             krate: f.function.krate.to_string(),
-            bin: f.function.bin.to_string(),
-            path: bin_dir.join(f.function.bin.as_str()),
+            path: functions::bootstrap_path(&bin_dir, &f),
         })
         .collect())
 }

@@ -189,10 +189,8 @@ impl SourceWatcher {
 pub struct Bootstrap {
     /// The function's name in the runtime.
     pub function: String,
-    /// Its crate.
+    /// Its crate, whose one bootstrap serves it.
     pub krate: String,
-    /// Its binary in that crate.
-    pub bin: String,
     /// Where the binary is.
     pub path: PathBuf,
 }
@@ -263,13 +261,10 @@ impl std::fmt::Display for Rebuilt {
 pub async fn rebuild(root: &Path, bootstraps: &[Bootstrap], runtime: &Runtime) -> Rebuilt {
     let started = Instant::now();
     let before: Vec<Stamp> = bootstraps.iter().map(|b| stamp(&b.path)).collect();
-    let bins: Vec<(String, String)> = bootstraps
-        .iter()
-        .map(|b| (b.krate.clone(), b.bin.clone()))
-        .collect();
+    let crates: Vec<String> = bootstraps.iter().map(|b| b.krate.clone()).collect();
     let root = root.to_path_buf();
     let built = tokio::task::spawn_blocking(move || {
-        functions::build_bins(&root, &bins, Profile::Debug, true)
+        functions::build_crates(&root, &crates, Profile::Debug, true)
     })
     .await;
     let built = match built {

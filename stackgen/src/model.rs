@@ -683,15 +683,16 @@ pub struct Bus {
     pub description: Option<String>,
 }
 
-/// A Lambda function built from a handler crate's binary.
+/// A Lambda function: one of the functions its handler crate's bootstrap serves.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Function {
     /// The crate under `handlers/`.
     #[serde(rename = "crate")]
     pub krate: Sp<CrateName>,
-    /// The binary in that crate.
-    pub bin: Sp<CrateName>,
+    /// Which of the crate's functions this is: the template's `Handler`, which the crate's
+    /// one bootstrap reads (as `_HANDLER`) to serve it.
+    pub handler: Sp<CrateName>,
     /// What it does.
     pub description: String,
     /// Overrides `defaults.memory_mb`.

@@ -281,7 +281,8 @@ struct UserPoolView {
 #[derive(Serialize)]
 struct FunctionView {
     name: String,
-    bin: String,
+    /// The bootstrap SAM builds: the crate's one binary, named as the crate.
+    binary: String,
     properties: Value,
     log_group: Value,
 }
@@ -539,7 +540,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
         let mut props = json!({
             "Description": f.description,
             "CodeUri": format!("../handlers/{}", f.krate),
-            "Handler": "bootstrap",
+            "Handler": f.handler.as_str(),
             "Runtime": d.runtime.as_str(),
             "Architectures": [f.architecture.unwrap_or(d.architecture).as_str()],
             "MemorySize": f.memory_mb.as_ref().map_or(d.memory_mb.value, |m| m.value),
@@ -556,7 +557,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
         }
         functions.push(FunctionView {
             name: n.to_string(),
-            bin: f.bin.to_string(),
+            binary: f.krate.to_string(),
             properties: cfn(props),
             log_group: cfn(json!({
                 "LogGroupName": sub(format!("/aws/lambda/${{{n}}}")),

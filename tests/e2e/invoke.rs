@@ -39,3 +39,29 @@ fn an_unknown_function_is_an_error_naming_the_declared_ones() {
         "{error}"
     );
 }
+
+#[test]
+fn a_bootstrap_serves_only_the_functions_of_its_crate() {
+    // The app under test built every crate's bootstrap.
+    let _ = app();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin_dir =
+        stackgen_cloud::functions::bin_dir(&root, stackgen_cloud::functions::Profile::Debug)
+            .expect("the target directory");
+    // The orders bootstrap does not serve the users function: it stops at init, before
+    // any request, naming what it serves.
+    let output = std::process::Command::new(bin_dir.join("orders"))
+        .env("_HANDLER", "users")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the orders bootstrap runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "_HANDLER is `users`, but this bootstrap serves only create-order, get-order, list-orders, edit-order, cancel-order"
+        ),
+        "{stderr}"
+    );
+}

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod bootstrap;
 pub mod config;
 pub mod dynamo;
 pub mod error;
