@@ -762,7 +762,11 @@ async fn create_rule(
     Ok(arn)
 }
 
-/// Writes each service's published outputs to `/<project>/outputs/service/<service>`,
+/// The environment a local run publishes its outputs under.
+pub const LOCAL_ENVIRONMENT: &str = "local";
+
+/// Writes each service's published outputs to
+/// `/<project>/local/outputs/service/<service>` (as a deployed environment does under its name),
 /// one JSON object per service with the same keys as on AWS. Call it once the APIs have
 /// their URLs ([`Resolved::set_api_url`]).
 pub async fn publish_outputs(resolved: &Resolved, clients: &Clients) -> Result<(), ResourceError> {
@@ -787,9 +791,9 @@ pub async fn publish_outputs(resolved: &Resolved, clients: &Clients) -> Result<(
     Ok(())
 }
 
-/// The SSM parameter holding a service's outputs.
+/// The SSM parameter holding a service's outputs in a local run.
 pub fn output_parameter(project: &str, service: &str) -> String {
-    format!("/{project}/outputs/service/{service}")
+    stackgen::model::outputs_parameter_name(project, LOCAL_ENVIRONMENT, service)
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use std::path::Path;
 use crate::diag::{self, Diagnostic};
 use crate::model::Throttle;
 use crate::model::{
-    Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue, Route,
-    ServiceFile, Sp, ValueSource,
+    Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue,
+    ParameterType, Route, ServiceFile, Sp, ValueSource,
 };
 use crate::vtl;
 
@@ -213,6 +213,7 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
 
 fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
     check_app(model, diags);
+    check_environments(model, diags);
     let mut service_index: BTreeMap<String, usize> = BTreeMap::new();
     for (i, s) in model.services.iter().enumerate() {
         let name = s.file.service.as_str().to_string();
@@ -295,6 +296,99 @@ fn check_app(model: &Model, diags: &mut Vec<Diagnostic>) {
             ),
             Some(format!("use one of {LOG_RETENTION_DAYS:?}")),
         ));
+    }
+}
+
+/// Every environment's parameter values name a parameter some service declares and fit
+/// its type; services that declare the same name agree on its type (the root stack has
+/// one parameter per name); tags are ones CloudFormation accepts.
+fn check_environments(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let file = &model.app.path;
+    let mut declared: BTreeMap<&str, (ParameterType, &str)> = BTreeMap::new();
+    for s in &model.services {
+        for (name, p) in &s.file.parameters {
+            match declared.get(name.as_str()) {
+                Some((kind, by)) if *kind != p.kind => diags.push(Diagnostic::new(
+                    &s.path,
+                    name.loc,
+                    format!(
+                        "parameter `{name}` is a {:?} here but a {kind:?} in service `{by}`",
+                        p.kind
+                    ),
+                    Some("the root stack passes one value per parameter name: give them one type, or rename one".into()),
+                )),
+                Some(_) => {}
+                None => {
+                    declared.insert(name.as_str(), (p.kind, s.file.service.as_str()));
+                }
+            }
+        }
+    }
+    for (env, e) in &model.app.file.environments {
+        for (name, value) in &e.parameters {
+            match declared.get(name.as_str()) {
+                None => diags.push(Diagnostic::new(
+                    file,
+                    name.loc,
+                    format!("environment `{env}`: no service declares a parameter `{name}`"),
+                    Some(crate::suggest::help(
+                        name.as_str(),
+                        declared.keys().copied(),
+                        format!(
+                            "declared parameters: {}",
+                            declared.keys().copied().collect::<Vec<_>>().join(", ")
+                        ),
+                    )),
+                )),
+                Some((kind, _)) => {
+                    let fits = match kind {
+                        ParameterType::String => value.is_string(),
+                        ParameterType::Number => value.is_number(),
+                    };
+                    if !fits {
+                        diags.push(Diagnostic::new(
+                            file,
+                            value.loc,
+                            format!(
+                                "environment `{env}`: parameter `{name}` is a {kind:?}, not {}",
+                                value.value
+                            ),
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+        for key in e.tags.keys() {
+            let problem = if key.value.is_empty() || key.value.chars().count() > 128 {
+                Some("a tag key has 1 to 128 characters")
+            } else if key.value.to_ascii_lowercase().starts_with("aws:") {
+                Some("the `aws:` prefix is reserved for AWS")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                diags.push(Diagnostic::new(
+                    file,
+                    key.loc,
+                    format!("environment `{env}`: tag `{}`: {problem}", key.value),
+                    None,
+                ));
+            }
+        }
+        for (key, value) in &e.tags {
+            if value.chars().count() > 256 {
+                diags.push(Diagnostic::new(
+                    file,
+                    key.loc,
+                    format!(
+                        "environment `{env}`: the value of tag `{}` is over 256 characters",
+                        key.value
+                    ),
+                    None,
+                ));
+            }
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub mod diagram;
 pub mod enclosing;
 pub mod model;
 pub mod render;
+pub mod samconfig;
 pub mod span;
 pub mod suggest;
 pub mod vtl;

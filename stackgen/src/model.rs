@@ -163,6 +163,45 @@ str_newtype!(
     )
 );
 
+str_newtype!(
+    /// An AWS region (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+    Region,
+    "^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$",
+    "AWS region",
+    |v| {
+        let mut parts: Vec<&str> = v.split('-').collect();
+        let number = parts.pop().unwrap_or_default();
+        let shaped = parts.len() >= 2
+            && parts[0].len() == 2
+            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+            && (1..=2).contains(&number.len())
+            && number.chars().all(|c| c.is_ascii_digit());
+        if shaped {
+            Ok(())
+        } else {
+            Err("write a region code such as `us-east-1`".into())
+        }
+    }
+);
+
+str_newtype!(
+    /// A CloudFormation stack name (`foodapp-dev`).
+    StackName,
+    "^[A-Za-z][A-Za-z0-9-]{0,127}$",
+    "stack name",
+    |v| {
+        if v.len() > 128 {
+            return Err("use at most 128 characters".into());
+        }
+        check_chars(
+            v,
+            |c| c.is_ascii_alphabetic(),
+            |c| c.is_ascii_alphanumeric() || c == '-',
+            "use letters, digits and `-`, starting with a letter",
+        )
+    }
+);
+
 /// An HTTP method API Gateway routes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Method {
@@ -391,12 +430,37 @@ pub type Json = serde_json::Value;
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppFile {
-    /// Project name: prefixes the SSM output parameters (`/<project>/outputs/service/<service>`).
+    /// Project name: prefixes the SSM output parameters
+    /// (`/<project>/<environment>/outputs/service/<service>`).
     pub project: Sp<Ident>,
     /// One line for the root template's description.
     pub description: String,
     /// Settings every function gets unless it says otherwise.
     pub defaults: Defaults,
+    /// Where the app is deployed: one stack per environment (`dev`, `prod`), each with its
+    /// own `sam deploy --config-env <name>` settings in the rendered `samconfig.toml`.
+    #[serde(default)]
+    pub environments: BTreeMap<Sp<Ident>, Environment>,
+}
+
+/// One deployment of the whole app: its stack, region and deploy-time values.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// The region the stack lives in.
+    pub region: Sp<Region>,
+    /// The root stack's name: `<project>-<environment>` when not given.
+    #[serde(default)]
+    pub stack_name: Option<Sp<StackName>>,
+    /// Values for service parameters (by name), instead of their defaults.
+    #[serde(default)]
+    pub parameters: BTreeMap<Sp<Name>, Sp<Json>>,
+    /// Tags on the stacks and every resource CloudFormation tags.
+    #[serde(default)]
+    pub tags: BTreeMap<Sp<String>, String>,
+    /// Whether `sam deploy` shows the change set and waits for a yes before applying it.
+    #[serde(default)]
+    pub confirm_changeset: bool,
 }
 
 /// Function defaults.
@@ -1130,6 +1194,12 @@ pub struct Source<T> {
     pub text: String,
     /// The parsed content.
     pub file: T,
+}
+
+/// Where a deployed service publishes its outputs, as one JSON object: the SSM parameter
+/// `/<project>/<environment>/outputs/service/<service>`.
+pub fn outputs_parameter_name(project: &str, environment: &str, service: &str) -> String {
+    format!("/{project}/{environment}/outputs/service/{service}")
 }
 
 /// The whole raw model: `app.yaml` and the service files, sorted by file name.

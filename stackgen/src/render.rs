@@ -146,6 +146,10 @@ impl Renderer {
             crate::diagram::OUTPUT.to_string(),
             crate::diagram::architecture(&services),
         ));
+        out.push((
+            crate::samconfig::OUTPUT.to_string(),
+            crate::samconfig::render(&checked.model.app.file, &services),
+        ));
         out.sort();
         Ok(out)
     }
@@ -257,6 +261,20 @@ struct ParamView {
     kind: &'static str,
     default: Option<Value>,
     description: String,
+    /// What CloudFormation accepts, when narrower than the type.
+    allowed_pattern: Option<&'static str>,
+}
+
+/// The `Environment` parameter every stack takes: the root from `sam deploy`, each service
+/// from the root. It is part of every name that must be unique in an account and region.
+fn environment_parameter() -> ParamView {
+    ParamView {
+        name: crate::samconfig::ENVIRONMENT_PARAMETER.into(),
+        kind: "String",
+        default: None,
+        description: "The environment this stack belongs to (dev, prod...): part of every name that must be unique in the account".into(),
+        allowed_pattern: Some("^[a-z][a-z0-9-]{0,39}$"),
+    }
 }
 
 /// A resource holding data, with its `DeletionPolicy` (also its `UpdateReplacePolicy`).
@@ -320,7 +338,9 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
             },
             default: Some(cfn(p.default.value.clone())),
             description: p.description.clone(),
+            allowed_pattern: None,
         })
+        .chain(std::iter::once(environment_parameter()))
         .collect();
     for (n, imp) in &svc.imports {
         parameters.push(ParamView {
@@ -331,6 +351,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
                 "Output `{}` of the {} service (set by the root template)",
                 imp.output, imp.service
             ),
+            allowed_pattern: None,
         });
     }
     parameters.sort_by(|a, b| a.name.cmp(&b.name));
@@ -728,7 +749,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
         named(
             "ServiceOutputsParameter",
             json!({
-                "Name": format!("/{}/outputs/service/{}", app.project, svc.service),
+                "Name": sub(crate::model::outputs_parameter_name(app.project.as_str(), "${Environment}", svc.service.as_str())),
                 "Type": "String",
                 "Description": format!("Outputs of the {} service, as one JSON object", svc.service),
                 "Value": {"Fn::Sub": [format!("{{{text}}}"), vars]},
@@ -1252,6 +1273,7 @@ pub fn effective_auth<'a>(api: &'a Api, route: &'a Route) -> Option<&'a str> {
 struct RootView {
     project: String,
     description: String,
+    parameters: Vec<ParamView>,
     applications: Vec<NamedProps>,
     outputs: Vec<OutputView>,
 }
@@ -1271,26 +1293,41 @@ fn root_view(checked: &Checked) -> RootView {
         }
     }
     let mut outputs = Vec::new();
+    let mut parameters: BTreeMap<String, ParamView> = BTreeMap::new();
+    let environment = environment_parameter();
     for s in &checked.model.services {
         let svc: &ServiceFile = &s.file;
         let id = application_id(svc.service.as_str());
         let mut props = json!({"Location": format!("{}.yaml", svc.service)});
-        if !svc.imports.is_empty() {
-            let params: serde_json::Map<String, Json> = svc
-                .imports
-                .iter()
-                .map(|(n, imp)| {
-                    (
-                        n.to_string(),
-                        get_att(
-                            &application_id(imp.service.as_str()),
-                            &format!("Outputs.{}", imp.output),
-                        ),
-                    )
-                })
-                .collect();
-            props["Parameters"] = Json::Object(params);
+        // The root's own parameters pass through under the same name; imports are the
+        // outputs of the service that publishes them.
+        let mut params = serde_json::Map::new();
+        params.insert(environment.name.clone(), r(&environment.name));
+        for (n, p) in &svc.parameters {
+            params.insert(n.to_string(), r(n.as_str()));
+            parameters
+                .entry(n.to_string())
+                .or_insert_with(|| ParamView {
+                    name: n.to_string(),
+                    kind: match p.kind {
+                        ParameterType::String => "String",
+                        ParameterType::Number => "Number",
+                    },
+                    default: Some(cfn(p.default.value.clone())),
+                    description: format!("{} ({} service)", p.description, svc.service),
+                    allowed_pattern: None,
+                });
         }
+        for (n, imp) in &svc.imports {
+            params.insert(
+                n.to_string(),
+                get_att(
+                    &application_id(imp.service.as_str()),
+                    &format!("Outputs.{}", imp.output),
+                ),
+            );
+        }
+        props["Parameters"] = Json::Object(params);
         applications.push(named(id.clone(), props));
         for (o, out) in &svc.outputs {
             let name = if counts.get(o.as_str()) == Some(&1) {
@@ -1307,9 +1344,11 @@ fn root_view(checked: &Checked) -> RootView {
     }
     applications.sort_by(|a, b| a.name.cmp(&b.name));
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
+    parameters.insert(environment.name.clone(), environment);
     RootView {
         project: app.project.to_string(),
         description: app.description.clone(),
+        parameters: parameters.into_values().collect(),
         applications,
         outputs,
     }

@@ -211,7 +211,9 @@ fn each_service_publishes_its_outputs_in_one_ssm_parameter() {
         let text = &files[&format!("{service}.yaml")];
         let ssm = resource(text, "ServiceOutputsParameter");
         assert!(
-            ssm.contains(&format!("Name: \"/foodapp/outputs/service/{service}\"")),
+            ssm.contains(&format!(
+                "Name: !Sub \"/foodapp/${{Environment}}/outputs/service/{service}\""
+            )),
             "{ssm}"
         );
         let json_line = ssm
@@ -284,7 +286,10 @@ fn orderstatus_writes_the_orders_table_through_a_parameter() {
         f.contains("- DynamoDBWritePolicy:\n            TableName: !Ref OrdersTable"),
         "{f}"
     );
-    assert!(text.contains("Parameters:\n  OrdersTable:\n    Type: \"String\""));
+    assert!(
+        text.contains("\n  OrdersTable:\n    Type: \"String\""),
+        "{text}"
+    );
     let rule = resource(text, "OrderUpdatedRule");
     assert!(rule.contains("detail-type:\n          - \"order.updated\"\n        source:\n          - \"restaurant\""), "{rule}");
     assert!(
@@ -552,11 +557,14 @@ fn the_model_overrides_the_deletion_policy_per_resource() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let model = tmp.path().join("model");
     std::fs::create_dir_all(&model).expect("model dir");
-    std::fs::copy(
-        common::repo().join("model/app.yaml"),
-        model.join("app.yaml"),
-    )
-    .expect("app");
+    // The app's settings without its environments, whose parameters belong to the
+    // app's services, not to this one.
+    let app = std::fs::read_to_string(common::repo().join("model/app.yaml")).expect("app.yaml");
+    let app = app
+        .split("\nenvironments:")
+        .next()
+        .expect("the app settings");
+    std::fs::write(model.join("app.yaml"), app).expect("app.yaml");
     std::fs::write(
         model.join("shop.yaml"),
         r#"

@@ -107,11 +107,15 @@ async fn start() -> stackgen_cloud::Running {
         .unwrap_or_else(|e| panic!("stackgen local did not start: {e}"))
 }
 
-/// Reads `/<project>/outputs/service/<service>` for every service, as a client of a
-/// deployed stack would.
+/// Reads `/<project>/local/outputs/service/<service>` for every service, as a client of a
+/// deployed stack would (under the environment's name).
 async fn read_outputs(endpoint: &str, project: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let clients = Clients::new(endpoint).await;
-    let prefix = format!("/{project}/outputs/service/");
+    let prefix = stackgen::model::outputs_parameter_name(
+        project,
+        stackgen_cloud::resources::LOCAL_ENVIRONMENT,
+        "",
+    );
     let mut outputs = BTreeMap::new();
     let mut pages = clients
         .ssm
