@@ -48,8 +48,6 @@ pub enum Kind {
     Rule,
     /// A REST API.
     Api,
-    /// The alarms' SNS topic.
-    Topic,
 }
 
 impl Kind {
@@ -67,7 +65,6 @@ impl Kind {
             Kind::Function => "function",
             Kind::Rule => "rule",
             Kind::Api => "api",
-            Kind::Topic => "topic",
         }
     }
 
@@ -432,9 +429,6 @@ fn declare(file: &Path, svc: &ServiceFile, diags: &mut Vec<Diagnostic>) -> Scope
     svc.functions.keys().for_each(|n| add(n, Kind::Function));
     svc.rules.keys().for_each(|n| add(n, Kind::Rule));
     svc.apis.keys().for_each(|n| add(n, Kind::Api));
-    if let Some(alarms) = &svc.alarms {
-        add(&alarms.topic, Kind::Topic);
-    }
     scope
 }
 
@@ -822,7 +816,6 @@ impl Cx<'_> {
                         Kind::Bus,
                         Kind::UserPool,
                         Kind::Function,
-                        Kind::Topic,
                     ];
                     self.expect_one_of(n, &ok, &what, "arn");
                 }

@@ -202,6 +202,26 @@ str_newtype!(
     }
 );
 
+str_newtype!(
+    /// An e-mail address the alarms are sent to (an SNS `email` subscription).
+    Email,
+    "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
+    "e-mail address",
+    |v| {
+        let shaped = v.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|label| !label.is_empty())
+        });
+        if shaped && !v.chars().any(char::is_whitespace) {
+            Ok(())
+        } else {
+            Err("write one address such as `oncall@example.com`".into())
+        }
+    }
+);
+
 /// An HTTP method API Gateway routes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Method {
@@ -455,6 +475,10 @@ pub struct Environment {
     /// Values for service parameters (by name), instead of their defaults.
     #[serde(default)]
     pub parameters: BTreeMap<Sp<Name>, Sp<Json>>,
+    /// Who hears the alarms: an e-mail subscription to the environment's alarm topic
+    /// (the address confirms it once, from the mail SNS sends).
+    #[serde(default)]
+    pub alarm_email: Option<Sp<Email>>,
     /// Tags on the stacks and every resource CloudFormation tags.
     #[serde(default)]
     pub tags: BTreeMap<Sp<String>, String>,
@@ -567,7 +591,7 @@ pub struct ServiceFile {
     /// REST APIs.
     #[serde(default)]
     pub apis: BTreeMap<Sp<Name>, Api>,
-    /// CloudWatch alarms and the SNS topic they notify.
+    /// CloudWatch alarms, sent to the environment's alarm topic.
     #[serde(default)]
     pub alarms: Option<Alarms>,
     /// Stack outputs; those with `publish: true` also go into the service's SSM parameter.
@@ -1111,12 +1135,11 @@ pub enum ValueSource {
     RequestId,
 }
 
-/// CloudWatch alarms to an SNS topic.
+/// CloudWatch alarms to the environment's alarm topic (created by the root stack, its ARN
+/// passed to the service as the parameter `AlarmTopicArn`).
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Alarms {
-    /// The SNS topic created for the alarms.
-    pub topic: Sp<Name>,
     /// APIs that alarm on any 5XX response in a 5-minute period, and on a slow p99.
     #[serde(default)]
     pub apis: Vec<Sp<Name>>,

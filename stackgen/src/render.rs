@@ -21,11 +21,12 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::check::{Checked, Kind, Resolved, Scope};
+use crate::check::{Checked, Resolved, Scope};
 use crate::model::{
     Access, Api, Authorizer, DeletionPolicy, EnvValue, Integration, Json, OutputValue,
     ParameterType, Route, ServiceFile, Throttle, Tracing,
 };
+use crate::samconfig::{ALARM_EMAIL_PARAMETER, ALARM_TOPIC_PARAMETER};
 use crate::vtl::{self, CallerSource};
 use crate::yaml;
 
@@ -180,7 +181,6 @@ fn value_of(name: &str) -> Json {
 /// The ARN of a resource of this service, or the imported ARN.
 fn arn_of(scope: &Scope, name: &str) -> Json {
     match scope.resolve(name) {
-        Some(Resolved::Local(Kind::Topic)) => r(name),
         Some(Resolved::Imported(_)) => r(name),
         _ => get_att(name, "Arn"),
     }
@@ -234,7 +234,6 @@ struct ServiceView {
     apis: Vec<ApiView>,
     roles: Vec<NamedProps>,
     lambda_permissions: Vec<NamedProps>,
-    topics: Vec<NamedProps>,
     alarms: Vec<NamedProps>,
     ssm_parameter: Option<NamedProps>,
     outputs: Vec<OutputView>,
@@ -342,6 +341,15 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
         })
         .chain(std::iter::once(environment_parameter()))
         .collect();
+    if svc.alarms.is_some() {
+        parameters.push(ParamView {
+            name: ALARM_TOPIC_PARAMETER.into(),
+            kind: "String",
+            default: None,
+            description: "ARN of the environment's alarm topic (set by the root template)".into(),
+            allowed_pattern: None,
+        });
+    }
     for (n, imp) in &svc.imports {
         parameters.push(ParamView {
             name: n.to_string(),
@@ -629,14 +637,9 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
     }
     lambda_permissions.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let mut topics = Vec::new();
     let mut alarms = Vec::new();
     if let Some(a) = &svc.alarms {
-        let topic = a.topic.as_str();
-        topics.push(named(
-            topic,
-            json!({"DisplayName": format!("{} {} alarms", app.project, svc.service), "KmsMasterKeyId": "alias/aws/sns"}),
-        ));
+        let topic = ALARM_TOPIC_PARAMETER;
         let alarm = |description: String, namespace: &str, metric: &str, dimensions: Json| {
             any_in_5_minutes(topic, description, namespace, metric, dimensions, "Sum")
         };
@@ -780,7 +783,6 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
         apis,
         roles,
         lambda_permissions,
-        topics,
         alarms,
         ssm_parameter,
         outputs,
@@ -1274,9 +1276,14 @@ struct RootView {
     project: String,
     description: String,
     parameters: Vec<ParamView>,
+    /// The environment's alarm topic, when a service has alarms.
+    alarm_topic: Option<Value>,
     applications: Vec<NamedProps>,
     outputs: Vec<OutputView>,
 }
+
+/// The root stack's alarm topic, one per environment.
+const ALARM_TOPIC: &str = "AlarmTopic";
 
 /// The logical id of a service's nested application in the root template.
 pub fn application_id(service: &str) -> String {
@@ -1303,6 +1310,9 @@ fn root_view(checked: &Checked) -> RootView {
         // outputs of the service that publishes them.
         let mut params = serde_json::Map::new();
         params.insert(environment.name.clone(), r(&environment.name));
+        if svc.alarms.is_some() {
+            params.insert(ALARM_TOPIC_PARAMETER.into(), r(ALARM_TOPIC));
+        }
         for (n, p) in &svc.parameters {
             params.insert(n.to_string(), r(n.as_str()));
             parameters
@@ -1343,12 +1353,39 @@ fn root_view(checked: &Checked) -> RootView {
         }
     }
     applications.sort_by(|a, b| a.name.cmp(&b.name));
-    outputs.sort_by(|a, b| a.name.cmp(&b.name));
     parameters.insert(environment.name.clone(), environment);
+    let services_with_alarms = checked
+        .model
+        .services
+        .iter()
+        .any(|s| s.file.alarms.is_some());
+    let alarm_topic = services_with_alarms.then(|| {
+        parameters.insert(
+            ALARM_EMAIL_PARAMETER.into(),
+            ParamView {
+                name: ALARM_EMAIL_PARAMETER.into(),
+                kind: "String",
+                default: Some(cfn(json!(""))),
+                description: "Who hears the alarms: an e-mail address subscribed to the alarm topic (empty: none)".into(),
+                allowed_pattern: Some("^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"),
+            },
+        );
+        outputs.push(OutputView {
+            name: "AlarmTopicArn".into(),
+            description: "The environment's alarm topic: every service's alarms notify it".into(),
+            value: cfn(r(ALARM_TOPIC)),
+        });
+        cfn(json!({
+            "DisplayName": format!("{} alarms", app.project),
+            "KmsMasterKeyId": "alias/aws/sns",
+        }))
+    });
+    outputs.sort_by(|a, b| a.name.cmp(&b.name));
     RootView {
         project: app.project.to_string(),
         description: app.description.clone(),
         parameters: parameters.into_values().collect(),
+        alarm_topic,
         applications,
         outputs,
     }

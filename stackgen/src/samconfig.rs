@@ -14,6 +14,12 @@ pub const OUTPUT: &str = "samconfig.toml";
 /// The root stack's parameter that names the environment.
 pub const ENVIRONMENT_PARAMETER: &str = "Environment";
 
+/// The root stack's parameter that carries the alarm e-mail (empty: no subscription).
+pub const ALARM_EMAIL_PARAMETER: &str = "AlarmEmail";
+
+/// The parameter through which a service with alarms gets the environment's alarm topic.
+pub const ALARM_TOPIC_PARAMETER: &str = "AlarmTopicArn";
+
 /// What the nested applications need besides `CAPABILITY_IAM`.
 const CAPABILITIES: &str = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND";
 
@@ -102,7 +108,7 @@ pub fn render(app: &AppFile, services: &[&ServiceFile]) -> String {
     )
 }
 
-/// Every root parameter's value in `env`: the environment's name, then
+/// Every root parameter's value in `env`: the environment's name and alarm e-mail, then
 /// each service parameter, the environment's value or else the declared default.
 fn overrides(env: &str, e: &Environment, services: &[&ServiceFile]) -> Vec<(String, String)> {
     let mut values: BTreeMap<String, String> = BTreeMap::new();
@@ -115,6 +121,9 @@ fn overrides(env: &str, e: &Environment, services: &[&ServiceFile]) -> Vec<(Stri
         values.insert(name.to_string(), scalar(&value.value));
     }
     let mut out = vec![(ENVIRONMENT_PARAMETER.to_string(), env.to_string())];
+    if let Some(email) = &e.alarm_email {
+        out.push((ALARM_EMAIL_PARAMETER.to_string(), email.to_string()));
+    }
     out.extend(values);
     out
 }

@@ -92,11 +92,23 @@ fn samconfig_deploys_every_environment_of_the_model_without_prompts() {
         );
         assert_eq!(deploy["fail_on_empty_changeset"].as_bool(), Some(false));
 
-        // Every root parameter gets a value (so nothing is prompted or left unset), and
-        // no value names a parameter the root does not have (CloudFormation refuses it).
+        // Every root parameter without a default gets a value (so nothing is prompted or
+        // left unset), every service parameter is given explicitly, and no value names a
+        // parameter the root does not have (CloudFormation refuses it).
         let overrides = pairs(deploy["parameter_overrides"].as_str().expect("overrides"));
-        let given: BTreeSet<&String> = overrides.keys().collect();
-        assert_eq!(given, root.keys().collect(), "{env}");
+        for (name, has_default) in &root {
+            let optional = name == "AlarmEmail";
+            assert!(
+                overrides.contains_key(name) || optional,
+                "{env}: no value for {name} (default: {has_default})"
+            );
+        }
+        for name in overrides.keys() {
+            assert!(
+                root.contains_key(name),
+                "{env}: {name} is not a root parameter"
+            );
+        }
         assert_eq!(overrides["Environment"], env);
         for (name, value) in &e.parameters {
             assert_eq!(
@@ -158,13 +170,16 @@ fn every_service_parameter_is_a_root_parameter_passed_to_its_service() {
             .collect::<Vec<_>>()
             .join("\n");
         for (parameter, has_default) in parameters(text) {
-            // Imports have no default and come from another service's outputs.
+            // Imports have no default and come from another service's outputs; the alarm
+            // topic is the root's own.
             let passed = if has_default || parameter == "Environment" {
                 assert!(
                     root_parameters.contains_key(&parameter),
                     "{service}: {parameter}"
                 );
                 format!("{parameter}: !Ref {parameter}")
+            } else if parameter == "AlarmTopicArn" {
+                "AlarmTopicArn: !Ref AlarmTopic".to_owned()
             } else {
                 format!("{parameter}: !GetAtt ")
             };
@@ -218,4 +233,66 @@ fn two_environments_in_one_account_name_nothing_alike() {
             );
         }
     }
+}
+
+#[test]
+fn alarms_go_to_one_topic_per_environment_and_its_email() {
+    let files = rendered();
+    let root = &files["template.yaml"];
+    for want in [
+        "  AlarmTopic:\n    Type: AWS::SNS::Topic\n",
+        "    Condition: HasAlarmEmail\n    Properties:\n      TopicArn: !Ref AlarmTopic\n      Protocol: email\n      Endpoint: !Ref AlarmEmail\n",
+        "HasAlarmEmail: !Not [!Equals [!Ref AlarmEmail, \"\"]]",
+        "  AlarmTopicArn:\n    Description: \"The environment's alarm topic: every service's alarms notify it\"\n    Value: !Ref AlarmTopic",
+    ] {
+        assert!(root.contains(want), "root template lacks\n{want}");
+    }
+    for service in ["users", "orders", "userprofile", "orderstatus"] {
+        let text = &files[&format!("{service}.yaml")];
+        assert!(
+            !text.contains("AWS::SNS::Topic"),
+            "{service} creates its own topic"
+        );
+        let actions = text
+            .matches("AlarmActions:\n        - !Ref AlarmTopicArn")
+            .count();
+        assert!(
+            actions > 0 && actions == text.matches("AlarmActions:").count(),
+            "{service}"
+        );
+        assert!(root.contains("AlarmTopicArn: !Ref AlarmTopic"), "{service}");
+    }
+
+    // An environment with an alarm e-mail passes it to the root stack.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    common::copy_dir(&common::repo().join("model"), &tmp.path().join("model"));
+    let app = tmp.path().join("model/app.yaml");
+    let text = std::fs::read_to_string(&app).expect("app.yaml");
+    let text = text.replace(
+        "  dev:\n    region: us-east-1\n",
+        "  dev:\n    region: us-east-1\n    alarm_email: oncall@example.com\n",
+    );
+    std::fs::write(&app, text).expect("app.yaml");
+    let model = stackgen::model::load(&tmp.path().join("model")).expect("model parses");
+    let checked = stackgen::check::Checked::new(model).expect("model checks");
+    let renderer =
+        stackgen::render::Renderer::new(&common::repo().join("templates")).expect("templates");
+    let files: BTreeMap<String, String> = renderer
+        .render_all(&checked)
+        .expect("renders")
+        .into_iter()
+        .collect();
+    let config: toml::Table = files["samconfig.toml"].parse().expect("TOML");
+    let overrides = |env: &str| {
+        pairs(
+            config[env]["deploy"]["parameters"]["parameter_overrides"]
+                .as_str()
+                .unwrap(),
+        )
+    };
+    assert_eq!(
+        overrides("dev").get("AlarmEmail").map(String::as_str),
+        Some("oncall@example.com")
+    );
+    assert_eq!(overrides("prod").get("AlarmEmail"), None);
 }

@@ -642,7 +642,7 @@ fn every_dead_letter_queue_and_rule_of_a_service_with_alarms_has_an_alarm() {
                 "{alarm}"
             );
             assert!(alarm.contains(&format!("!GetAtt {q}.QueueName")), "{alarm}");
-            assert!(alarm.contains("- !Ref AlarmsTopic"), "{alarm}");
+            assert!(alarm.contains("- !Ref AlarmTopicArn"), "{alarm}");
             seen += 1;
         }
         for (rule, spec) in &svc.rules {
@@ -673,7 +673,7 @@ fn the_favorites_consumers_refusals_have_an_alarm_on_the_metric_it_emits() {
         // The name and dimension `favorites::consume_batch_reporting` emits.
         &format!("MetricName: \"{}\"", "RejectedFavoriteCommand"),
         "- Name: \"service\"\n          Value: \"userprofile\"",
-        "- !Ref AlarmsTopic",
+        "- !Ref AlarmTopicArn",
     ] {
         assert!(alarm.contains(expected), "{expected} not in\n{alarm}");
     }
@@ -724,7 +724,7 @@ fn every_api_with_alarms_alarms_on_a_slow_p99() {
             "MetricName: \"Latency\"",
             "Threshold: 3000",
             "EvaluationPeriods: 3",
-            "- !Ref AlarmsTopic",
+            "- !Ref AlarmTopicArn",
         ] {
             assert!(
                 alarm.contains(expected),
