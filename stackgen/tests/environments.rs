@@ -273,13 +273,7 @@ fn alarms_go_to_one_topic_per_environment_and_its_email() {
         "  dev:\n    region: us-east-1\n    alarm_email: oncall@example.com\n",
     );
     std::fs::write(&app, text).expect("app.yaml");
-    let model = stackgen::model::load(&tmp.path().join("model")).expect("model parses");
-    let checked = stackgen::check::Checked::new(model).expect("model checks");
-    let renderer =
-        stackgen::render::Renderer::new(&common::repo().join("templates")).expect("templates");
-    let files: BTreeMap<String, String> = renderer
-        .render_all(&checked)
-        .expect("renders")
+    let files: BTreeMap<String, String> = common::render_model(&tmp.path().join("model"))
         .into_iter()
         .collect();
     let config: toml::Table = files["samconfig.toml"].parse().expect("TOML");

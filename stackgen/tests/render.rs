@@ -585,15 +585,7 @@ queues:
 "#,
     )
     .expect("shop.yaml");
-    let loaded = stackgen::model::load(&model).unwrap_or_else(|d| panic!("{d:#?}"));
-    let checked = stackgen::check::Checked::new(loaded).unwrap_or_else(|d| panic!("{d:#?}"));
-    let renderer =
-        stackgen::render::Renderer::new(&common::repo().join("templates")).expect("templates");
-    let files: BTreeMap<String, String> = renderer
-        .render_all(&checked)
-        .expect("renders")
-        .into_iter()
-        .collect();
+    let files: BTreeMap<String, String> = common::render_model(&model).into_iter().collect();
     let got = policies(&files["shop.yaml"]);
     let want: BTreeMap<String, String> = [
         ("KeptTable", "Retain"),

@@ -60,8 +60,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// The rendered files of the repository's model, in memory.
 pub fn render_repo() -> Vec<(String, String)> {
-    let model = stackgen::model::load(&repo().join("model")).expect("model parses");
-    let checked = stackgen::check::Checked::new(model).expect("model checks");
+    render_model(&repo().join("model"))
+}
+
+/// The rendered files of the model in `dir`, with the repository's templates, by name;
+/// panics with the findings if it does not load or check.
+pub fn render_model(dir: &Path) -> Vec<(String, String)> {
+    let model = stackgen::model::load(dir).unwrap_or_else(|d| panic!("{d:#?}"));
+    let checked = stackgen::check::Checked::new(model).unwrap_or_else(|d| panic!("{d:#?}"));
     let renderer =
         stackgen::render::Renderer::new(&repo().join("templates")).expect("templates load");
     renderer.render_all(&checked).expect("templates render")
