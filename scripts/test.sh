@@ -38,7 +38,7 @@ step "generated/ is up to date with the model"
 cargo run --quiet --locked -p stackgen -- render --check
 
 step "cfn-lint"
-cfn-lint generated/*.yaml
+cfn-lint generated/*.yaml deploy/*.yaml
 
 step "sam validate --lint"
 for t in generated/*.yaml; do
