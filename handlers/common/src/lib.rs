@@ -23,5 +23,3 @@ pub use error::{ApiError, error_response};
 pub use identity::{Caller, caller};
 pub use request::{BodyError, json_body};
 pub use response::{json_response, json_text_response};
-
-// bench-build: a one-line change

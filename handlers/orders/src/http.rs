@@ -129,5 +129,3 @@ fn deadline_of(req: &Request) -> Option<OffsetDateTime> {
     // A context built without a deadline (0) means "unknown", not 1970.
     (deadline_ms > 0).then(|| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok())?
 }
-
-// bench-build: a one-line change
