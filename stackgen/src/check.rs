@@ -338,11 +338,7 @@ fn check_environments(model: &Model, diags: &mut Vec<Diagnostic>) {
                     )),
                 )),
                 Some((kind, _)) => {
-                    let fits = match kind {
-                        ParameterType::String => value.is_string(),
-                        ParameterType::Number => value.is_number(),
-                    };
-                    if !fits {
+                    if !kind.admits(value) {
                         diags.push(Diagnostic::new(
                             file,
                             value.loc,
@@ -356,32 +352,21 @@ fn check_environments(model: &Model, diags: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        for key in e.tags.keys() {
-            let problem = if key.value.is_empty() || key.value.chars().count() > 128 {
+        for (key, value) in &e.tags {
+            let key_problem = if key.value.is_empty() || key.value.chars().count() > 128 {
                 Some("a tag key has 1 to 128 characters")
             } else if key.value.to_ascii_lowercase().starts_with("aws:") {
                 Some("the `aws:` prefix is reserved for AWS")
             } else {
                 None
             };
-            if let Some(problem) = problem {
+            let value_problem =
+                (value.chars().count() > 256).then_some("the value is over 256 characters");
+            for problem in [key_problem, value_problem].into_iter().flatten() {
                 diags.push(Diagnostic::new(
                     file,
                     key.loc,
                     format!("environment `{env}`: tag `{}`: {problem}", key.value),
-                    None,
-                ));
-            }
-        }
-        for (key, value) in &e.tags {
-            if value.chars().count() > 256 {
-                diags.push(Diagnostic::new(
-                    file,
-                    key.loc,
-                    format!(
-                        "environment `{env}`: the value of tag `{}` is over 256 characters",
-                        key.value
-                    ),
                     None,
                 ));
             }
@@ -825,11 +810,7 @@ impl Cx<'_> {
             }
         }
         for (name, p) in &svc.parameters {
-            let fits = match p.kind {
-                crate::model::ParameterType::String => p.default.is_string(),
-                crate::model::ParameterType::Number => p.default.is_number(),
-            };
-            if !fits {
+            if !p.kind.admits(&p.default) {
                 self.error(
                     p.default.loc,
                     format!("default of parameter `{name}` is not a {:?}", p.kind),

@@ -33,6 +33,9 @@ macro_rules! str_newtype {
         pub struct $name(String);
 
         impl $name {
+            #[doc = concat!("The pattern of a valid ", $what, " (the JSON Schema's).")]
+            pub const PATTERN: &'static str = $pattern;
+
             #[doc = concat!("Checks `value` and wraps it; the error says why it is not a valid ", $what, ".")]
             pub fn new(value: impl Into<String>) -> Result<Self, String> {
                 let value = value.into();
@@ -67,7 +70,7 @@ macro_rules! str_newtype {
                 stringify!($name).into()
             }
             fn json_schema(_: &mut SchemaGenerator) -> Schema {
-                json_schema!({ "type": "string", "pattern": $pattern, "description": $what })
+                json_schema!({ "type": "string", "pattern": Self::PATTERN, "description": $what })
             }
         }
     };
@@ -619,6 +622,24 @@ pub enum ParameterType {
     String,
     /// A number.
     Number,
+}
+
+impl ParameterType {
+    /// The name CloudFormation wants.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterType::String => "String",
+            ParameterType::Number => "Number",
+        }
+    }
+
+    /// Whether `value`, written in the model, is a value of this type.
+    pub fn admits(self, value: &Json) -> bool {
+        match self {
+            ParameterType::String => value.is_string(),
+            ParameterType::Number => value.is_number(),
+        }
+    }
 }
 
 /// A value imported from another service's outputs.

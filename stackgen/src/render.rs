@@ -23,8 +23,8 @@ use serde_json::json;
 
 use crate::check::{Checked, Resolved, Scope};
 use crate::model::{
-    Access, Api, Authorizer, DeletionPolicy, EnvValue, Integration, Json, OutputValue,
-    ParameterType, Route, ServiceFile, Throttle, Tracing,
+    Access, Api, Authorizer, DeletionPolicy, Email, EnvValue, Ident, Integration, Json,
+    OutputValue, Parameter, Route, ServiceFile, Throttle, Tracing,
 };
 use crate::samconfig::{ALARM_EMAIL_PARAMETER, ALARM_TOPIC_PARAMETER};
 use crate::vtl::{self, CallerSource};
@@ -261,7 +261,19 @@ struct ParamView {
     default: Option<Value>,
     description: String,
     /// What CloudFormation accepts, when narrower than the type.
-    allowed_pattern: Option<&'static str>,
+    allowed_pattern: Option<String>,
+}
+
+/// A parameter a service declares, with its default; the root declares it again, with
+/// the service named in its `description`.
+fn service_parameter(name: &str, p: &Parameter, description: String) -> ParamView {
+    ParamView {
+        name: name.to_owned(),
+        kind: p.kind.as_str(),
+        default: Some(cfn(p.default.value.clone())),
+        description,
+        allowed_pattern: None,
+    }
 }
 
 /// The `Environment` parameter every stack takes: the root from `sam deploy`, each service
@@ -272,7 +284,8 @@ fn environment_parameter() -> ParamView {
         kind: "String",
         default: None,
         description: "The environment this stack belongs to (dev, prod...): part of every name that must be unique in the account".into(),
-        allowed_pattern: Some("^[a-z][a-z0-9-]{0,39}$"),
+        // Environment names are identifiers in the model.
+        allowed_pattern: Some(Ident::PATTERN.into()),
     }
 }
 
@@ -329,16 +342,7 @@ fn service_view(checked: &Checked, index: usize) -> ServiceView {
     let mut parameters: Vec<ParamView> = svc
         .parameters
         .iter()
-        .map(|(n, p)| ParamView {
-            name: n.to_string(),
-            kind: match p.kind {
-                ParameterType::String => "String",
-                ParameterType::Number => "Number",
-            },
-            default: Some(cfn(p.default.value.clone())),
-            description: p.description.clone(),
-            allowed_pattern: None,
-        })
+        .map(|(n, p)| service_parameter(n.as_str(), p, p.description.clone()))
         .chain(std::iter::once(environment_parameter()))
         .collect();
     if svc.alarms.is_some() {
@@ -1315,18 +1319,10 @@ fn root_view(checked: &Checked) -> RootView {
         }
         for (n, p) in &svc.parameters {
             params.insert(n.to_string(), r(n.as_str()));
-            parameters
-                .entry(n.to_string())
-                .or_insert_with(|| ParamView {
-                    name: n.to_string(),
-                    kind: match p.kind {
-                        ParameterType::String => "String",
-                        ParameterType::Number => "Number",
-                    },
-                    default: Some(cfn(p.default.value.clone())),
-                    description: format!("{} ({} service)", p.description, svc.service),
-                    allowed_pattern: None,
-                });
+            parameters.entry(n.to_string()).or_insert_with(|| {
+                let description = format!("{} ({} service)", p.description, svc.service);
+                service_parameter(n.as_str(), p, description)
+            });
         }
         for (n, imp) in &svc.imports {
             params.insert(
@@ -1367,7 +1363,7 @@ fn root_view(checked: &Checked) -> RootView {
                 kind: "String",
                 default: Some(cfn(json!(""))),
                 description: "Who hears the alarms: an e-mail address subscribed to the alarm topic (empty: none)".into(),
-                allowed_pattern: Some("^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"),
+                allowed_pattern: Some(format!("^$|{}", Email::PATTERN)),
             },
         );
         outputs.push(OutputView {
