@@ -23,6 +23,15 @@ fn pairs(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The `parameter_overrides` of `env` in a parsed `samconfig.toml`, by name.
+fn overrides(config: &toml::Table, env: &str) -> BTreeMap<String, String> {
+    pairs(
+        config[env]["deploy"]["parameters"]["parameter_overrides"]
+            .as_str()
+            .expect("parameter_overrides"),
+    )
+}
+
 /// The names under `Parameters:` of a template, with whether each has a default.
 fn parameters(template: &str) -> BTreeMap<String, bool> {
     let section = template
@@ -95,7 +104,7 @@ fn samconfig_deploys_every_environment_of_the_model_without_prompts() {
         // Every root parameter without a default gets a value (so nothing is prompted or
         // left unset), every service parameter is given explicitly, and no value names a
         // parameter the root does not have (CloudFormation refuses it).
-        let overrides = pairs(deploy["parameter_overrides"].as_str().expect("overrides"));
+        let overrides = overrides(&config, env);
         for (name, has_default) in &root {
             let optional = name == "AlarmEmail";
             assert!(
@@ -127,22 +136,8 @@ fn samconfig_deploys_every_environment_of_the_model_without_prompts() {
         assert_eq!(tags, want, "{env}");
     }
     // prod overrides a service parameter; dev keeps its default.
-    assert_eq!(
-        pairs(
-            config["prod"]["deploy"]["parameters"]["parameter_overrides"]
-                .as_str()
-                .unwrap()
-        )["IdempotencyTtlSeconds"],
-        "86400"
-    );
-    assert_eq!(
-        pairs(
-            config["dev"]["deploy"]["parameters"]["parameter_overrides"]
-                .as_str()
-                .unwrap()
-        )["IdempotencyTtlSeconds"],
-        "3600"
-    );
+    assert_eq!(overrides(&config, "prod")["IdempotencyTtlSeconds"], "86400");
+    assert_eq!(overrides(&config, "dev")["IdempotencyTtlSeconds"], "3600");
 }
 
 #[test]
@@ -277,16 +272,11 @@ fn alarms_go_to_one_topic_per_environment_and_its_email() {
         .into_iter()
         .collect();
     let config: toml::Table = files["samconfig.toml"].parse().expect("TOML");
-    let overrides = |env: &str| {
-        pairs(
-            config[env]["deploy"]["parameters"]["parameter_overrides"]
-                .as_str()
-                .unwrap(),
-        )
-    };
     assert_eq!(
-        overrides("dev").get("AlarmEmail").map(String::as_str),
+        overrides(&config, "dev")
+            .get("AlarmEmail")
+            .map(String::as_str),
         Some("oncall@example.com")
     );
-    assert_eq!(overrides("prod").get("AlarmEmail"), None);
+    assert_eq!(overrides(&config, "prod").get("AlarmEmail"), None);
 }
