@@ -20,7 +20,7 @@ mod stats;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stackgen::check::Checked;
+use stackgen::app::App;
 use stackgen_cloud::endpoint::{self, Clients, Endpoint};
 use stackgen_cloud::functions::{self, ModelFunction, Profile};
 use stackgen_cloud::resources;
@@ -70,8 +70,8 @@ fn main() {
     let invokes = env_number("INVOKES", 50).max(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let model = stackgen::model::load(&root.join("model")).expect("the model parses");
-    let checked = Checked::new(model).expect("the model passes its checks");
-    let all = functions::all(&checked);
+    let app = App::check(model).expect("the model passes its checks");
+    let all = functions::all(&app);
     for f in &all {
         assert!(
             EVENTS.iter().any(|(name, _)| *name == f.name),
@@ -93,12 +93,12 @@ fn main() {
         .expect("a Tokio runtime");
     let rows = tokio.block_on(async {
         let clients = Clients::new(endpoint.url()).await;
-        let resolved = resources::create(&checked, &clients)
+        let resolved = resources::create(&app, &clients)
             .await
             .expect("the model's resources are created");
         let mut rows = Vec::with_capacity(all.len());
         for f in &all {
-            let spec = functions::spec(&checked, *f, &resolved, endpoint.url(), &bin_dir)
+            let spec = functions::spec(*f, &resolved, endpoint.url(), &bin_dir)
                 .expect("the function's environment resolves");
             let size =
                 std::fs::metadata(functions::bootstrap_path(&bin_dir, f)).map_or(0, |m| m.len());

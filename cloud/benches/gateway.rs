@@ -113,14 +113,10 @@ fn main() {
 async fn run() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let model = stackgen::model::load(&root.join("model")).expect("the model parses");
-    let checked = stackgen::check::Checked::new(model).expect("the model checks");
+    let app = stackgen::app::App::check(model).expect("the model checks");
     let api = |service: &str, name: &str| {
-        checked
-            .model
-            .services
-            .iter()
-            .find(|s| s.file.service.as_str() == service)
-            .and_then(|s| s.file.apis.iter().find(|(n, _)| n.as_str() == name))
+        app.service(service)
+            .and_then(|s| s.source.file.apis.iter().find(|(n, _)| n.as_str() == name))
             .map(|(_, a)| a.clone())
             .expect("the API is in the model")
     };

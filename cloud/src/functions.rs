@@ -15,8 +15,8 @@ use stackgen_runtime::FunctionSpec;
 
 use super::endpoint;
 use super::resources::{Physical, Resolved};
-use stackgen::check::Checked;
-use stackgen::model::{EnvValue, Function};
+use stackgen::app::{App, Binding, Function};
+use stackgen::check::Kind;
 
 /// Why a function could not be built or described.
 #[derive(Debug, thiserror::Error)]
@@ -75,20 +75,16 @@ pub struct ModelFunction<'a> {
 }
 
 /// Every function of the model, sorted by service, then name.
-pub fn all(checked: &Checked) -> Vec<ModelFunction<'_>> {
-    let mut out: Vec<_> = checked
-        .model
+pub fn all(app: &App) -> Vec<ModelFunction<'_>> {
+    let mut out: Vec<_> = app
         .services
         .iter()
         .flat_map(|s| {
-            s.file
-                .functions
-                .iter()
-                .map(|(name, function)| ModelFunction {
-                    service: s.file.service.as_str(),
-                    name: name.as_str(),
-                    function,
-                })
+            s.functions.values().map(|function| ModelFunction {
+                service: s.name(),
+                name: &function.name,
+                function,
+            })
         })
         .collect();
     out.sort_by(|a, b| (a.service, a.name).cmp(&(b.service, b.name)));
@@ -96,8 +92,8 @@ pub fn all(checked: &Checked) -> Vec<ModelFunction<'_>> {
 }
 
 /// The function named `name`.
-pub fn find<'a>(checked: &'a Checked, name: &str) -> Result<ModelFunction<'a>, FunctionError> {
-    let functions = all(checked);
+pub fn find<'a>(app: &'a App, name: &str) -> Result<ModelFunction<'a>, FunctionError> {
+    let functions = all(app);
     functions
         .iter()
         .find(|f| f.name == name)
@@ -239,47 +235,34 @@ fn target_dir(root: &Path) -> Result<PathBuf, FunctionError> {
 /// function that verifies tokens of a user pool: moto's tokens name the real Cognito
 /// issuer, but moto serves the keys at `<endpoint>/<pool id>/.well-known/jwks.json`.
 pub fn template_env(
-    checked: &Checked,
     f: ModelFunction<'_>,
     resolved: &Resolved,
     endpoint_url: &str,
 ) -> Result<BTreeMap<String, String>, FunctionError> {
     let mut env = BTreeMap::new();
-    env.insert(
-        "RUST_LOG".to_owned(),
-        checked.model.app.file.defaults.log_level.clone(),
-    );
     let mut pool_id = None;
-    for (variable, value) in &f.function.environment {
-        let reference = match &value.value {
-            EnvValue::Value(s) => {
-                env.insert(variable.to_string(), s.clone());
+    for (variable, binding) in &f.function.environment {
+        let reference = match binding {
+            Binding::Text(s) => {
+                env.insert(variable.clone(), s.clone());
                 continue;
             }
-            EnvValue::Table(x)
-            | EnvValue::Queue(x)
-            | EnvValue::Bus(x)
-            | EnvValue::UserPoolClient(x)
-            | EnvValue::UserPoolGroup(x)
-            | EnvValue::Parameter(x) => x.as_str(),
-            EnvValue::UserPool(x) => {
-                if let Some(Physical::UserPool { id, .. }) =
-                    resolved.resource(f.service, x.as_str())
-                {
-                    pool_id = Some(id.clone());
-                }
-                x.as_str()
-            }
+            Binding::Value(reference) => reference,
         };
-        let resolved_value =
-            resolved
-                .value(f.service, reference)
-                .ok_or_else(|| FunctionError::Unresolved {
-                    function: f.name.to_owned(),
-                    variable: variable.to_string(),
-                    reference: reference.to_owned(),
-                })?;
-        env.insert(variable.to_string(), resolved_value);
+        if reference.kind == Kind::UserPool
+            && let Some(Physical::UserPool { id, .. }) =
+                resolved.resource(f.service, &reference.name)
+        {
+            pool_id = Some(id.clone());
+        }
+        let value = resolved.value(f.service, &reference.name).ok_or_else(|| {
+            FunctionError::Unresolved {
+                function: f.name.to_owned(),
+                variable: variable.clone(),
+                reference: reference.name.clone(),
+            }
+        })?;
+        env.insert(variable.clone(), value);
     }
     if let Some(id) = pool_id {
         env.entry("JWKS_URL".to_owned())
@@ -292,27 +275,15 @@ pub fn template_env(
 /// template environment, the endpoint, region and dummy credentials, its timeout and
 /// memory size.
 pub fn spec(
-    checked: &Checked,
     f: ModelFunction<'_>,
     resolved: &Resolved,
     endpoint_url: &str,
     bin_dir: &Path,
 ) -> Result<FunctionSpec, FunctionError> {
-    let defaults = &checked.model.app.file.defaults;
-    let timeout = f
-        .function
-        .timeout_seconds
-        .as_ref()
-        .map_or(defaults.timeout_seconds.value, |t| t.value);
-    let memory = f
-        .function
-        .memory_mb
-        .as_ref()
-        .map_or(defaults.memory_mb.value, |m| m.value);
     Ok(FunctionSpec::new(f.name, bootstrap_path(bin_dir, &f))
         .handler(f.function.handler.as_str())
-        .envs(template_env(checked, f, resolved, endpoint_url)?)
+        .envs(template_env(f, resolved, endpoint_url)?)
         .envs(endpoint::aws_env(endpoint_url))
-        .timeout(Duration::from_secs(u64::from(timeout)))
-        .memory_mb(memory))
+        .timeout(Duration::from_secs(u64::from(f.function.timeout_seconds)))
+        .memory_mb(f.function.memory_mb))
 }

@@ -1,8 +1,8 @@
-//! The local cloud: the whole app from the checked model on one machine, with the real
+//! The local cloud: the whole app from the checked app model on one machine, with the real
 //! handler binaries, without AWS or Docker (`stackgen-cloud local`, `stackgen-cloud invoke`).
 //!
 //! Its own crate so the generator (`stackgen`) stays free of the AWS SDK, the HTTP stack and
-//! the async runtime: it depends on `stackgen`'s checked model, never the other way.
+//! the async runtime: it depends on `stackgen`'s [`App`], never the other way.
 //!
 //! One module per job: [`endpoint`] (the AWS endpoint: ours or the caller's),
 //! [`resources`] (what the model declares, created there), [`functions`] (the handler
@@ -30,7 +30,7 @@ use stackgen_runtime::{LogSink, Runtime};
 use endpoint::{Clients, Endpoint};
 use functions::Profile;
 use resources::{Physical, Resolved};
-use stackgen::check::Checked;
+use stackgen::app::App;
 use stackgen::model::{Authorizer, Integration};
 use triggers::Triggers;
 
@@ -192,9 +192,9 @@ impl Running {
 /// Starts the whole app: the endpoint, the handler binaries (built first unless
 /// `no_build`), every resource, the functions, the APIs, the SSM outputs and the
 /// triggers. On error, what was started is stopped again.
-pub async fn start(checked: &Checked, options: Options) -> Result<Running, LocalError> {
+pub async fn start(app: &App, options: Options) -> Result<Running, LocalError> {
     let progress = Progress::new(options.progress);
-    let functions = functions::all(checked);
+    let functions = functions::all(app);
     let build = {
         let root = options.root.clone();
         let functions: Vec<_> = functions
@@ -225,11 +225,11 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
     progress.step(&format!("AWS endpoint {} ready", endpoint.url()));
 
     let clients = Clients::new(endpoint.url()).await;
-    let mut resolved = resources::create(checked, &clients).await?;
+    let mut resolved = resources::create(app, &clients).await?;
     progress.step("created the model's tables, queues, buses, rules and user pool");
     let specs = functions
         .iter()
-        .map(|f| functions::spec(checked, *f, &resolved, endpoint.url(), &bin_dir))
+        .map(|f| functions::spec(*f, &resolved, endpoint.url(), &bin_dir))
         .collect::<Result<Vec<_>, _>>()?;
     let runtime = Arc::new(
         Runtime::builder()
@@ -241,7 +241,7 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
     );
     progress.step(&format!("started {} functions", functions.len()));
     let apis = serve_apis(
-        checked,
+        app,
         &resolved,
         &clients,
         &runtime,
@@ -263,7 +263,7 @@ pub async fn start(checked: &Checked, options: Options) -> Result<Running, Local
     let started = async {
         resources::publish_outputs(&resolved, &clients).await?;
         Ok::<_, LocalError>(Triggers::start(
-            checked,
+            app,
             &resolved,
             &clients,
             runtime.clone(),
@@ -343,22 +343,21 @@ impl Progress {
 /// Serves every API of the model, in order of service and name, on consecutive ports
 /// from `port_base` (or free ports when it is 0).
 async fn serve_apis(
-    checked: &Checked,
+    app: &App,
     resolved: &Resolved,
     clients: &Clients,
     runtime: &Arc<Runtime>,
     endpoint: &Endpoint,
     port_base: u16,
 ) -> Result<Vec<(ServedApi, gateway::RunningApi)>, LocalError> {
-    let mut all: Vec<_> = checked
-        .model
+    let mut all: Vec<_> = app
         .services
         .iter()
         .flat_map(|s| {
-            s.file
+            s.file()
                 .apis
                 .iter()
-                .map(move |(name, api)| (s.file.service.as_str(), name.as_str(), api))
+                .map(move |(name, api)| (s.name(), name.as_str(), api))
         })
         .collect();
     all.sort_by_key(|(service, name, _)| (*service, *name));
@@ -439,11 +438,11 @@ async fn serve_api(
 /// Runs the app until Ctrl-C (or `SIGTERM`), printing one line per API with its URL
 /// on standard output, then stops everything it started. With `options.watch`, it
 /// rebuilds and reloads the functions whenever their sources change meanwhile.
-pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> {
+pub async fn run(app: &App, options: Options) -> Result<(), LocalError> {
     let root = options.root.clone();
     // Watching from before the first build, so an edit made during it is not missed.
     let watcher = if options.watch {
-        let crates = functions::all(checked)
+        let crates = functions::all(app)
             .into_iter()
             .map(|f| f.function.krate.as_str());
         let dirs = watch::source_dirs(&root, crates);
@@ -452,7 +451,7 @@ pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> 
         None
     };
     let demo_users = options.demo_users;
-    let running = start(checked, options).await?;
+    let running = start(app, options).await?;
     eprintln!("stackgen local: AWS endpoint {}", running.endpoint_url());
     for trigger in running.triggers() {
         eprintln!("stackgen local: {trigger}");
@@ -483,7 +482,7 @@ pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> 
             eprintln!(
                 "stackgen local: running; watching {watched} and the workspace's Cargo.toml and Cargo.lock; press Ctrl-C to stop"
             );
-            match bootstraps(checked, &root).await {
+            match bootstraps(app, &root).await {
                 Ok(bootstraps) => {
                     tokio::select! {
                         () = wait_for_stop_signal() => {}
@@ -503,14 +502,14 @@ pub async fn run(checked: &Checked, options: Options) -> Result<(), LocalError> 
 }
 
 /// Every function's binary, as [`start`] runs it.
-async fn bootstraps(checked: &Checked, root: &Path) -> Result<Vec<watch::Bootstrap>, LocalError> {
+async fn bootstraps(app: &App, root: &Path) -> Result<Vec<watch::Bootstrap>, LocalError> {
     let bin_dir = {
         let root = root.to_path_buf();
         tokio::task::spawn_blocking(move || functions::bin_dir(&root, Profile::Debug))
             .await
             .map_err(|e| LocalError::Task(e.to_string()))??
     };
-    Ok(functions::all(checked)
+    Ok(functions::all(app)
         .into_iter()
         .map(|f| watch::Bootstrap {
             function: f.name.to_owned(),

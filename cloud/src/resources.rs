@@ -27,8 +27,9 @@ use aws_sdk_ssm::error::DisplayErrorContext;
 use serde_json::json;
 
 use super::endpoint::Clients;
-use stackgen::check::Checked;
-use stackgen::model::{Json, KeyType, OutputValue, ServiceFile};
+use stackgen::app::{self, App, Import};
+use stackgen::check::Attr;
+use stackgen::model::{Json, KeyType, OutputValue};
 
 /// Visibility timeout of a rule's target queue: longer than every retry of one event, so
 /// an event being retried is not delivered twice.
@@ -180,8 +181,8 @@ pub struct Resolved {
 #[derive(Debug, Clone, Default)]
 struct Service {
     local: BTreeMap<String, Physical>,
-    /// Import name → (exporting service, output name).
-    imports: BTreeMap<String, (String, String)>,
+    /// Import name → the resource holding its value, and which value.
+    imports: BTreeMap<String, Import>,
     /// Output name → its value in the model.
     outputs: BTreeMap<String, (OutputValue, bool)>,
 }
@@ -209,13 +210,13 @@ impl Resolved {
     /// The resource behind `name` in `service`: one of its own, or, for an import, the
     /// resource of the other service that the imported output names.
     pub fn resource(&self, service: &str, name: &str) -> Option<&Physical> {
-        self.follow(service, name, 0)
+        self.follow(service, name).map(|(physical, _)| physical)
     }
 
     /// What `Ref` on `name` gives in `service`'s template: for an import, the imported
     /// output's value (a name, URL, id, ARN or endpoint).
     pub fn value(&self, service: &str, name: &str) -> Option<String> {
-        self.value_at(service, name, 0)
+        self.value_at(service, name)
     }
 
     /// The ARN of `name` in `service` (following imports).
@@ -234,7 +235,7 @@ impl Resolved {
             .iter()
             .filter(|(_, (_, publish))| *publish)
             .filter_map(|(name, (value, _))| {
-                Some((name.clone(), self.output_value(service, value, 0)?))
+                Some((name.clone(), self.output_value(service, value)?))
             })
             .collect()
     }
@@ -247,48 +248,29 @@ impl Resolved {
         }
     }
 
-    /// Imports chain through at most this many services (cycles are rejected by the
-    /// checks; this only bounds a bug).
-    const MAX_DEPTH: usize = 16;
-
-    fn follow(&self, service: &str, name: &str, depth: usize) -> Option<&Physical> {
-        if depth > Self::MAX_DEPTH {
-            return None;
-        }
+    /// The resource `name` stands for in `service`: its own, or the one an import holds.
+    fn follow(&self, service: &str, name: &str) -> Option<(&Physical, Attr)> {
         let svc = self.services.get(service)?;
         if let Some(p) = svc.local.get(name) {
-            return Some(p);
+            return Some((p, Attr::Ref));
         }
-        let (other, output) = svc.imports.get(name)?;
-        let (value, _) = self.services.get(other)?.outputs.get(output)?;
-        let inner = match value {
-            OutputValue::Ref(x) | OutputValue::Arn(x) | OutputValue::Endpoint(x) => x.as_str(),
-        };
-        self.follow(other, inner, depth + 1)
+        let import = svc.imports.get(name)?;
+        let origin = self.services.get(&import.origin.service)?;
+        Some((origin.local.get(&import.origin.resource)?, import.attr))
     }
 
-    fn value_at(&self, service: &str, name: &str, depth: usize) -> Option<String> {
-        if depth > Self::MAX_DEPTH {
-            return None;
+    fn value_at(&self, service: &str, name: &str) -> Option<String> {
+        let (physical, attr) = self.follow(service, name)?;
+        match attr {
+            Attr::Ref | Attr::Endpoint => Some(physical.value().to_owned()),
+            Attr::Arn => physical.arn().map(str::to_owned),
         }
-        let svc = self.services.get(service)?;
-        if let Some(p) = svc.local.get(name) {
-            return Some(p.value().to_owned());
-        }
-        let (other, output) = svc.imports.get(name)?;
-        let (value, _) = self.services.get(other)?.outputs.get(output)?;
-        self.output_value(other, value, depth + 1)
     }
 
-    fn output_value(&self, service: &str, value: &OutputValue, depth: usize) -> Option<String> {
+    fn output_value(&self, service: &str, value: &OutputValue) -> Option<String> {
         match value {
-            OutputValue::Ref(x) | OutputValue::Endpoint(x) => {
-                self.value_at(service, x.as_str(), depth)
-            }
-            OutputValue::Arn(x) => self
-                .follow(service, x.as_str(), depth)
-                .and_then(Physical::arn)
-                .map(str::to_owned),
+            OutputValue::Ref(x) | OutputValue::Endpoint(x) => self.value_at(service, x.as_str()),
+            OutputValue::Arn(x) => self.arn(service, x.as_str()),
         }
     }
 }
@@ -299,28 +281,28 @@ pub fn physical_name(service: &str, name: &str) -> String {
 }
 
 /// Creates (or finds) every resource of every service, in dependency order.
-pub async fn create(checked: &Checked, clients: &Clients) -> Result<Resolved, ResourceError> {
+pub async fn create(app: &App, clients: &Clients) -> Result<Resolved, ResourceError> {
     let mut resolved = Resolved {
-        project: checked.model.app.file.project.to_string(),
+        project: app.project().to_owned(),
         services: BTreeMap::new(),
     };
-    for &index in &checked.order {
-        let svc = &checked.model.services[index].file;
-        let service = create_service(svc, clients).await?;
-        resolved.services.insert(svc.service.to_string(), service);
+    for service in app.in_dependency_order() {
+        let created = create_service(service, clients).await?;
+        resolved.services.insert(service.name().to_owned(), created);
     }
     Ok(resolved)
 }
 
-async fn create_service(svc: &ServiceFile, clients: &Clients) -> Result<Service, ResourceError> {
+async fn create_service(
+    app_service: &app::Service,
+    clients: &Clients,
+) -> Result<Service, ResourceError> {
+    let svc = app_service.file();
     let service = svc.service.as_str();
-    let mut out = Service::default();
-    for (name, import) in &svc.imports {
-        out.imports.insert(
-            name.to_string(),
-            (import.service.to_string(), import.output.to_string()),
-        );
-    }
+    let mut out = Service {
+        imports: app_service.imports.clone(),
+        ..Service::default()
+    };
     for (name, output) in &svc.outputs {
         out.outputs.insert(
             name.to_string(),
@@ -826,7 +808,13 @@ mod tests {
             local: BTreeMap::new(),
             imports: BTreeMap::from([(
                 "UserPoolArn".to_owned(),
-                ("users".to_owned(), "UserPoolArn".to_owned()),
+                Import {
+                    origin: app::Origin {
+                        service: "users".to_owned(),
+                        resource: "UserPool".to_owned(),
+                    },
+                    attr: Attr::Arn,
+                },
             )]),
             outputs: BTreeMap::new(),
         };

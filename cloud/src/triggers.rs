@@ -41,7 +41,7 @@ use tokio::task::JoinSet;
 use super::endpoint::{Clients, REGION};
 use super::functions;
 use super::resources::{Physical, Resolved};
-use stackgen::check::Checked;
+use stackgen::app::App;
 
 /// SQS caps one receive at 10 messages.
 const MAX_RECEIVE: u32 = 10;
@@ -114,7 +114,7 @@ pub struct Triggers {
 impl Triggers {
     /// Starts one poller per queue trigger and per rule of the model.
     pub fn start(
-        checked: &Checked,
+        app: &App,
         resolved: &Resolved,
         clients: &Clients,
         runtime: Arc<Runtime>,
@@ -123,7 +123,7 @@ impl Triggers {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut descriptions = Vec::new();
-        for f in functions::all(checked) {
+        for f in functions::all(app) {
             for t in &f.function.triggers {
                 let Some(Physical::Queue { url, arn, .. }) =
                     resolved.resource(f.service, t.queue.as_str())
@@ -150,9 +150,9 @@ impl Triggers {
                 ));
             }
         }
-        for src in &checked.model.services {
-            let service = src.file.service.as_str();
-            for (name, rule) in &src.file.rules {
+        for src in &app.services {
+            let service = src.name();
+            for (name, rule) in &src.file().rules {
                 let unresolved = || TriggerError::Unresolved {
                     what: format!("rule {name}"),
                     function: rule.target.to_string(),
@@ -165,17 +165,14 @@ impl Triggers {
                 else {
                     return Err(unresolved());
                 };
-                let function = src
-                    .file
-                    .functions
-                    .iter()
-                    .find(|(n, _)| n.as_str() == rule.target.as_str());
+                let function = src.functions.get(rule.target.as_str());
                 let dead_letter = rule
                     .dead_letter_queue
                     .as_ref()
-                    .or_else(|| function.and_then(|(_, f)| f.dead_letter_queue.as_ref()));
+                    .map(|q| q.as_str())
+                    .or_else(|| function.and_then(|f| f.dead_letter_queue.as_deref()));
                 let dead_letter_url = match dead_letter {
-                    Some(q) => match resolved.resource(service, q.as_str()) {
+                    Some(q) => match resolved.resource(service, q) {
                         Some(Physical::Queue { url, .. }) => Some(url.clone()),
                         _ => return Err(unresolved()),
                     },

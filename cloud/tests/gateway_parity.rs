@@ -30,9 +30,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use stackgen::model::{
-    Api, Authorizer, Integration, Loc, Name, PutEvents, SendMessage, Sp, ValueSource,
-};
+use stackgen::model::{Api, Integration, Loc, Name, PutEvents, SendMessage, Sp, ValueSource};
 use stackgen::vtl::{self, CallerSource, Service};
 use stackgen_cloud::gateway::integration::{
     IntegrationError, PutEventsEntry, RequestValues, SendMessageRequest, answer, check_sqs_message,
@@ -302,14 +300,11 @@ fn run_and_compare(cases: &[Case]) {
 
 /// The API's routes with service integrations, and the kind of caller each sees.
 fn service_routes(api: &Api) -> Vec<(String, Spec, CallerSource, Vec<String>)> {
-    api.routes
-        .iter()
+    stackgen::app::routes(api)
+        .into_iter()
         .filter_map(|route| {
-            let auth = stackgen::render::effective_auth(api, route)?;
-            let caller = match api.authorizers.iter().find(|(n, _)| n.as_str() == auth)?.1 {
-                Authorizer::Token { .. } => CallerSource::LambdaPrincipal,
-                Authorizer::Cognito { .. } => CallerSource::CognitoClaims,
-            };
+            let caller = route.auth.caller()?;
+            let route = route.spec;
             let spec = match &route.integration.value {
                 Integration::Function(_) => return None,
                 Integration::PutEvents(p) => Spec::PutEvents(p.clone()),
@@ -394,10 +389,10 @@ fn sp<T>(v: T) -> Sp<T> {
 #[test]
 fn the_apps_service_integrations_build_what_their_templates_build() {
     let model = stackgen::model::load(&common::repo().join("model")).expect("the model parses");
-    let checked = stackgen::check::Checked::new(model).expect("the model passes the checks");
+    let app = stackgen::app::App::check(model).expect("the model passes the checks");
     let mut cases = Vec::new();
-    for service in &checked.model.services {
-        for (name, api) in &service.file.apis {
+    for service in &app.services {
+        for (name, api) in &service.source.file.apis {
             for (route, spec, caller, params) in service_routes(api) {
                 let fields = body_fields(&spec);
                 for request in requests(&fields, &params, caller, true) {
@@ -653,12 +648,17 @@ fn every_answer_of_the_service_gets_the_same_status_and_body_natively_and_from_t
 fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_templates() {
     // Arrange: the app's favorites routes, as the model declares them and as rendered.
     let model = stackgen::model::load(&common::repo().join("model")).expect("the model parses");
-    let checked = stackgen::check::Checked::new(model).expect("the model passes the checks");
-    let api = checked
-        .model
+    let app = stackgen::app::App::check(model).expect("the model passes the checks");
+    let api = app
         .services
         .iter()
-        .find_map(|s| s.file.apis.iter().find(|(n, _)| n.as_str() == "ProfileApi"))
+        .find_map(|s| {
+            s.source
+                .file
+                .apis
+                .iter()
+                .find(|(n, _)| n.as_str() == "ProfileApi")
+        })
         .map(|(_, api)| api.clone())
         .expect("the userprofile API");
     let send = |route: &str| {

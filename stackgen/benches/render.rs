@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stackgen::check::Checked;
+use stackgen::app::App;
 use stackgen::render::Renderer;
 
 fn peak_rss_mib() -> f64 {
@@ -29,10 +29,10 @@ fn measure(root: &Path, runs: usize) -> (Duration, usize) {
     for _ in 0..runs {
         let start = Instant::now();
         let model = stackgen::model::load(&root.join("model")).expect("model");
-        let checked = Checked::new(model).expect("checks");
+        let app = App::check(model).expect("checks");
         let files = Renderer::new(&root.join("templates"))
             .expect("templates")
-            .render_all(&checked)
+            .render_all(&app)
             .expect("render");
         best = best.min(start.elapsed());
         bytes = files.iter().map(|(_, t)| t.len()).sum();

@@ -19,7 +19,7 @@ use crate::diag::{self, Diagnostic};
 use crate::model::Throttle;
 use crate::model::{
     Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue,
-    ParameterType, Route, ServiceFile, Sp, ValueSource,
+    ParameterType, Permission, Route, RouteAuth, ServiceFile, Sp, ValueSource,
 };
 use crate::vtl;
 
@@ -876,47 +876,34 @@ impl Cx<'_> {
         }
         for p in &f.permissions {
             let what = format!("permission of `{name}`");
-            let given: Vec<(&Sp<Name>, Kind)> = [
-                (&p.table, Kind::Table),
-                (&p.queue, Kind::Queue),
-                (&p.bus, Kind::Bus),
-            ]
-            .into_iter()
-            .filter_map(|(n, k)| n.as_ref().map(|n| (n, k)))
-            .collect();
-            let [(target, kind)] = given.as_slice() else {
-                self.error(
-                    p.access.loc,
-                    format!(
-                        "{what} must name exactly one of `table`, `queue`, `bus` (it names {})",
-                        given.len()
-                    ),
-                    None,
-                );
-                continue;
+            let (target, kind) = match p {
+                Permission::Table { table, .. } => (table, Kind::Table),
+                Permission::Queue { queue, .. } => (queue, Kind::Queue),
+                Permission::Bus { bus, .. } => (bus, Kind::Bus),
             };
+            let access = p.access();
             let allowed: &[Access] = match kind {
                 Kind::Table => &[Access::Read, Access::Write, Access::Crud],
                 Kind::Queue => &[Access::Send, Access::Poll],
                 _ => &[Access::PutEvents],
             };
-            if !allowed.contains(&p.access.value) {
+            if !allowed.contains(&access.value) {
                 let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
                 self.error(
-                    p.access.loc,
+                    access.loc,
                     format!(
                         "{what}: access `{}` does not apply to a {kind}",
-                        p.access.value.as_str()
+                        access.value.as_str()
                     ),
                     Some(format!("a {kind} permission takes {}", names.join(", "))),
                 );
             }
-            let import = if *kind == Kind::Queue {
+            let import = if kind == Kind::Queue {
                 None
             } else {
                 Some(Attr::Ref)
             };
-            self.expect(target, *kind, import, &what);
+            self.expect(target, kind, import, &what);
         }
         for t in &f.triggers {
             let what = format!("trigger of `{name}`");
@@ -1074,23 +1061,21 @@ impl Cx<'_> {
 
     fn check_route(&mut self, api_name: &Sp<Name>, api: &Api, route: &Route, authorizers: &[&str]) {
         let what = format!("route `{}`", route.route.value);
-        let auth: Option<&str> = match &route.auth {
-            Some(a) if a.as_str() == "none" => None,
-            Some(a) => {
-                if !authorizers.contains(&a.as_str()) {
-                    self.error(
-                        a.loc,
-                        format!("{what} uses undefined authorizer `{}`", a.value),
-                        Some(format!(
-                            "authorizers of `{api_name}`: {}, or `none`",
-                            list(authorizers)
-                        )),
-                    );
-                }
-                Some(a.as_str())
-            }
-            None => api.auth.as_ref().map(|a| a.as_str()),
-        };
+        if let Some(a) = &route.auth
+            && let RouteAuth::Authorizer(name) = &a.value
+            && !authorizers.contains(&name.as_str())
+        {
+            self.error(
+                a.loc,
+                format!("{what} uses undefined authorizer `{name}`"),
+                Some(format!(
+                    "authorizers of `{api_name}`: {}, or `{}`",
+                    list(authorizers),
+                    RouteAuth::PUBLIC
+                )),
+            );
+        }
+        let auth = route.authorizer(api);
         let schema = route.body.as_ref().and_then(|b| {
             let found = api
                 .models

@@ -173,13 +173,10 @@ fn service_edges(svc: &ServiceFile, all: &[&ServiceFile]) -> Vec<String> {
         }
         let mut access: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for p in &f.permissions {
-            let on = p.table.as_ref().or(p.queue.as_ref()).or(p.bus.as_ref());
-            if let Some(on) = on {
-                access
-                    .entry(to(on.as_str()))
-                    .or_default()
-                    .push(p.access.value.as_str());
-            }
+            access
+                .entry(to(p.target().as_str()))
+                .or_default()
+                .push(p.access().value.as_str());
         }
         for (on, kinds) in access {
             edges.push(format!("{f_id} -->|\"{}\"| {on}", kinds.join(", ")));

@@ -6,9 +6,11 @@
 //! 1. [`model::load`] parses the YAML files into the raw schema ([`model::Model`]); a file
 //!    stops at its first parse error, which carries `file:line:col` (a missing field's
 //!    at the mapping that lacks it, see [`enclosing`]).
-//! 2. [`check::Checked::new`] runs every rule and returns all findings, or the checked model.
-//! 3. [`render::Renderer::render_all`] turns the checked model into the template files and
-//!    the architecture diagrams ([`diagram`]).
+//! 2. [`app::App::check`] runs every rule ([`check`]) and returns all findings, or the
+//!    [`app::App`]: the checked model with every derived fact final (defaults applied,
+//!    references and imports resolved, each route's authentication decided).
+//! 3. [`render::Renderer::render_all`] turns the app into the template files (one module per
+//!    resource family) and the architecture diagrams ([`diagram`]).
 //!
 //! [`span`] keeps positions in model files for every stage's messages; [`vtl`] holds the API Gateway mapping templates for the typed integrations; [`yaml`]
 //! prints CloudFormation values; [`commands`] are the CLI's subcommands.
@@ -16,14 +18,15 @@
 //! ```no_run
 //! use std::path::Path;
 //! let model = stackgen::model::load(Path::new("model")).expect("the model parses");
-//! let checked = stackgen::check::Checked::new(model).expect("the model passes the checks");
+//! let app = stackgen::app::App::check(model).expect("the model passes the checks");
 //! let renderer = stackgen::render::Renderer::new(Path::new("templates")).unwrap();
-//! for (file, text) in renderer.render_all(&checked).unwrap() {
+//! for (file, text) in renderer.render_all(&app).unwrap() {
 //!     println!("{file}: {} bytes", text.len());
 //! }
 //! ```
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod check;
 pub mod commands;
 pub mod diag;

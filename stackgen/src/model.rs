@@ -849,22 +849,98 @@ pub enum EnvValue {
     Parameter(Sp<Name>),
 }
 
-/// A permission: exactly one of `table`, `queue`, `bus`, and the access it grants.
+/// A permission: one table, queue or bus, and the access it grants. Written as a map with
+/// exactly one of `table`, `queue`, `bus`, and `access`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(try_from = "PermissionFields")]
+pub enum Permission {
+    /// On a table (local or imported).
+    Table {
+        /// The table.
+        table: Sp<Name>,
+        /// `read`, `write` or `crud`.
+        access: Sp<Access>,
+    },
+    /// On a queue of the service.
+    Queue {
+        /// The queue.
+        queue: Sp<Name>,
+        /// `send` or `poll`.
+        access: Sp<Access>,
+    },
+    /// On a bus (local or imported).
+    Bus {
+        /// The bus.
+        bus: Sp<Name>,
+        /// `put-events`.
+        access: Sp<Access>,
+    },
+}
+
+impl Permission {
+    /// The resource it grants access to.
+    pub fn target(&self) -> &Sp<Name> {
+        match self {
+            Permission::Table { table: n, .. }
+            | Permission::Queue { queue: n, .. }
+            | Permission::Bus { bus: n, .. } => n,
+        }
+    }
+
+    /// The access it grants.
+    pub fn access(&self) -> &Sp<Access> {
+        match self {
+            Permission::Table { access, .. }
+            | Permission::Queue { access, .. }
+            | Permission::Bus { access, .. } => access,
+        }
+    }
+}
+
+/// A permission as written: exactly one of `table`, `queue`, `bus`, and the access it grants.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Permission {
+struct PermissionFields {
     /// A table (local or imported).
     #[serde(default)]
-    pub table: Option<Sp<Name>>,
+    table: Option<Sp<Name>>,
     /// A queue.
     #[serde(default)]
-    pub queue: Option<Sp<Name>>,
+    queue: Option<Sp<Name>>,
     /// A bus (local or imported).
     #[serde(default)]
-    pub bus: Option<Sp<Name>>,
+    bus: Option<Sp<Name>>,
     /// The access: `read`, `write` (put/update, no delete) or `crud` on tables; `send` or
     /// `poll` on queues; `put-events` on buses.
-    pub access: Sp<Access>,
+    access: Sp<Access>,
+}
+
+impl TryFrom<PermissionFields> for Permission {
+    type Error = String;
+
+    fn try_from(p: PermissionFields) -> Result<Self, String> {
+        match (p.table, p.queue, p.bus) {
+            (Some(table), None, None) => Ok(Permission::Table {
+                table,
+                access: p.access,
+            }),
+            (None, Some(queue), None) => Ok(Permission::Queue {
+                queue,
+                access: p.access,
+            }),
+            (None, None, Some(bus)) => Ok(Permission::Bus {
+                bus,
+                access: p.access,
+            }),
+            (table, queue, bus) => Err(format!(
+                "a permission names exactly one of `table`, `queue`, `bus` (this one names {})",
+                [table.is_some(), queue.is_some(), bus.is_some()]
+                    .into_iter()
+                    .filter(|&given| given)
+                    .count()
+            )),
+        }
+    }
 }
 
 /// Kinds of access a permission grants.
@@ -1070,7 +1146,7 @@ pub struct Route {
     pub route: Sp<RouteSpec>,
     /// An authorizer name, or `none` for a public route; defaults to the API's `auth`.
     #[serde(default)]
-    pub auth: Option<Sp<String>>,
+    pub auth: Option<Sp<RouteAuth>>,
     /// Request body model name; API Gateway answers 400 when the body does not match.
     #[serde(default)]
     pub body: Option<Sp<Name>>,
@@ -1083,7 +1159,63 @@ pub struct Route {
     pub integration: Sp<Integration>,
 }
 
+/// What a route says of its caller's authentication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteAuth {
+    /// `none`: a public route, even when the API has a default authorizer.
+    Public,
+    /// An authorizer of the API, by name.
+    Authorizer(Name),
+}
+
+impl RouteAuth {
+    /// The word that makes a route public.
+    pub const PUBLIC: &'static str = "none";
+}
+
+impl fmt::Display for RouteAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteAuth::Public => f.write_str(Self::PUBLIC),
+            RouteAuth::Authorizer(name) => name.fmt(f),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RouteAuth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        if value == Self::PUBLIC {
+            return Ok(RouteAuth::Public);
+        }
+        Name::new(value)
+            .map(RouteAuth::Authorizer)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for RouteAuth {
+    fn schema_name() -> Cow<'static, str> {
+        "RouteAuth".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "an authorizer of the API, or `none` for a public route",
+            "anyOf": [{ "const": Self::PUBLIC }, generator.subschema_for::<Name>()],
+        })
+    }
+}
+
 impl Route {
+    /// The authorizer the route uses: its own `auth`, else the API's; `None` when public.
+    pub fn authorizer<'a>(&'a self, api: &'a Api) -> Option<&'a Name> {
+        match self.auth.as_ref().map(|a| &a.value) {
+            Some(RouteAuth::Public) => None,
+            Some(RouteAuth::Authorizer(name)) => Some(name),
+            None => api.auth.as_ref().map(|a| &a.value),
+        }
+    }
+
     /// The route's own limit: the model's, or the default for its integration.
     pub fn own_throttle(&self) -> Option<Throttle> {
         self.throttle
@@ -1223,6 +1355,15 @@ pub enum OutputValue {
     Arn(Sp<Name>),
     /// An API's base URL including the stage (`https://…/Prod`).
     Endpoint(Sp<Name>),
+}
+
+impl OutputValue {
+    /// The resource (or parameter, or import) whose value it carries.
+    pub fn resource(&self) -> &Sp<Name> {
+        match self {
+            OutputValue::Ref(n) | OutputValue::Arn(n) | OutputValue::Endpoint(n) => n,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

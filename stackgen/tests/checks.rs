@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use stackgen::check::Checked;
+use stackgen::app::App;
 use stackgen::model;
 
 fn fixtures() -> PathBuf {
@@ -15,7 +15,7 @@ fn fixtures() -> PathBuf {
 
 /// The findings for one fixture, paths relative to the fixture folder.
 fn findings(case: &Path) -> String {
-    let diags = match model::load(&case.join("model")).and_then(Checked::new) {
+    let diags = match model::load(&case.join("model")).and_then(App::check) {
         Ok(_) => Vec::new(),
         Err(diags) => diags,
     };
@@ -78,7 +78,7 @@ fn the_app_model_has_no_findings() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../model");
     let model = model::load(&dir).unwrap_or_else(|d| panic!("{d:#?}"));
     assert_eq!(model.services.len(), 4);
-    if let Err(diags) = Checked::new(model) {
+    if let Err(diags) = App::check(model) {
         panic!(
             "{}",
             diags

@@ -456,7 +456,7 @@ fn every_api_path_answers_a_cors_preflight_without_auth() {
                         .expect("a route of the model");
                     assert_eq!(
                         auth.as_deref(),
-                        stackgen::render::effective_auth(api, route),
+                        route.authorizer(api).map(|n| n.as_str()),
                         "{name} {method} {path}"
                     );
                 }

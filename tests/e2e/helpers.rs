@@ -92,7 +92,7 @@ pub fn app() -> &'static App {
 async fn start() -> stackgen_cloud::Running {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let model = stackgen::model::load(&root.join("model")).expect("the model parses");
-    let checked = stackgen::check::Checked::new(model).expect("the model passes its checks");
+    let app = stackgen::app::App::check(model).expect("the model passes its checks");
     let mut options = stackgen_cloud::Options::new(&root);
     options.port_base = 0;
     // `cargo test --workspace` builds every package's binaries before any test runs;
@@ -102,7 +102,7 @@ async fn start() -> stackgen_cloud::Running {
     if std::env::var_os("E2E_LOGS").is_none() {
         options.log_sink = stackgen_runtime::LogSink::Discard;
     }
-    stackgen_cloud::start(&checked, options)
+    stackgen_cloud::start(&app, options)
         .await
         .unwrap_or_else(|e| panic!("stackgen local did not start: {e}"))
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use stackgen::commands::{Layout, Outcome, load_checked};
+use stackgen::commands::{Layout, Outcome, load_app};
 
 use super::{CommandError, async_runtime};
 use crate::endpoint::{self, Endpoint};
@@ -36,10 +36,10 @@ pub struct Args {
 /// Builds, invokes and prints; `Failed` when the function returned an error.
 pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let layout = Layout::find(args.root.as_deref())?;
-    let Some(checked) = load_checked(&layout) else {
+    let Some(app) = load_app(&layout) else {
         return Ok(Outcome::Failed);
     };
-    let function = functions::find(&checked, &args.function).map_err(LocalError::from)?;
+    let function = functions::find(&app, &args.function).map_err(LocalError::from)?;
     let event = stackgen_runtime::read_event(&args.event).map_err(LocalError::from)?;
     if !args.no_build {
         functions::build(&layout.root, &[function], Profile::Debug, false)
@@ -52,8 +52,8 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
         .map_err(LocalError::from)?;
     let outcome = tokio.block_on(async {
         let clients = endpoint::Clients::new(endpoint.url()).await;
-        let resolved = resources::create(&checked, &clients).await?;
-        let spec = functions::spec(&checked, function, &resolved, endpoint.url(), &bin_dir)?;
+        let resolved = resources::create(&app, &clients).await?;
+        let spec = functions::spec(function, &resolved, endpoint.url(), &bin_dir)?;
         let builder = stackgen_runtime::Runtime::builder().region(endpoint::REGION);
         let outcome =
             stackgen_runtime::invoke_once(builder, spec, &event, &mut std::io::stdout()).await?;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use stackgen::commands::{Layout, Outcome, load_checked};
+use stackgen::commands::{Layout, Outcome, load_app};
 
 use super::{CommandError, async_runtime};
 use crate::Options;
@@ -66,7 +66,7 @@ fn parse_retry_delay(value: &str) -> Result<RetryDelay, String> {
 /// Runs until Ctrl-C.
 pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let layout = Layout::find(args.root.as_deref())?;
-    let Some(checked) = load_checked(&layout) else {
+    let Some(app) = load_app(&layout) else {
         return Ok(Outcome::Failed);
     };
     let _ = tracing_subscriber::fmt()
@@ -83,7 +83,7 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     options.progress = true;
     options.demo_users = args.demo_users;
     let tokio = async_runtime()?;
-    tokio.block_on(crate::run(&checked, options))?;
+    tokio.block_on(crate::run(&app, options))?;
     Ok(Outcome::Ok)
 }
 

@@ -76,8 +76,9 @@ use serde_json::Value;
 use stackgen_runtime::{InvokeError, InvokeOutcome};
 use tokio::sync::oneshot;
 
+use stackgen::app::{self, RouteAuth};
 use stackgen::model::{Api, Authorizer, Integration, RouteSpec};
-use stackgen::render::{effective_auth, preflight_headers};
+use stackgen::render::preflight_headers;
 use stackgen::vtl::{CallerSource, Service};
 
 use authorizer::{CognitoAuthorizer, Identity, Rejection, TokenAuthorizer};
@@ -381,57 +382,51 @@ fn build(
         kind,
         name: n.to_owned(),
     };
-    let mut authorizers: BTreeMap<&str, (Arc<AuthorizerImpl>, CallerSource)> = BTreeMap::new();
+    let mut authorizers: BTreeMap<&str, Arc<AuthorizerImpl>> = BTreeMap::new();
     for (aname, a) in &api.authorizers {
         let built = match a {
             Authorizer::Token {
                 function: f,
                 result_ttl_seconds,
                 token_shape,
-            } => (
-                AuthorizerImpl::Token(
-                    TokenAuthorizer::new(
-                        function(f.as_str()),
-                        Duration::from_secs(u64::from(*result_ttl_seconds)),
-                    )
-                    .with_token_shape(*token_shape),
-                ),
-                CallerSource::LambdaPrincipal,
+            } => AuthorizerImpl::Token(
+                TokenAuthorizer::new(
+                    function(f.as_str()),
+                    Duration::from_secs(u64::from(*result_ttl_seconds)),
+                )
+                .with_token_shape(*token_shape),
             ),
             Authorizer::Cognito { user_pool } => {
                 let pool = ctx
                     .user_pools
                     .get(user_pool.as_str())
                     .ok_or_else(|| unresolved("user pool", user_pool.as_str()))?;
-                (
-                    AuthorizerImpl::Cognito(Box::new(CognitoAuthorizer::new(
-                        &pool.issuer,
-                        &pool.client_ids,
-                        &pool.jwks_url,
-                        http.clone(),
-                    ))),
-                    CallerSource::CognitoClaims,
-                )
+                AuthorizerImpl::Cognito(Box::new(CognitoAuthorizer::new(
+                    &pool.issuer,
+                    &pool.client_ids,
+                    &pool.jwks_url,
+                    http.clone(),
+                )))
             }
         };
-        authorizers.insert(aname.as_str(), (Arc::new(built.0), built.1));
+        authorizers.insert(aname.as_str(), Arc::new(built));
     }
     let mut table = routes::Table::default();
-    for route in &api.routes {
+    for app::Route { spec: route, auth } in app::routes(api) {
         let spec = route.route.value.clone();
         let route_name = spec.to_string();
-        let (auth, caller) = match effective_auth(api, route) {
-            None => (None, None),
-            Some(a) => {
-                let (imp, caller) =
+        let (auth, caller) = match auth {
+            RouteAuth::Public => (None, None),
+            RouteAuth::Authorizer { name: a, caller } => {
+                let imp =
                     authorizers
-                        .get(a)
+                        .get(a.as_str())
                         .ok_or_else(|| GatewayError::UnknownAuthorizer {
                             api: name.to_owned(),
                             route: route_name.clone(),
-                            name: a.to_owned(),
+                            name: a.clone(),
                         })?;
-                (Some(imp.clone()), Some(*caller))
+                (Some(imp.clone()), Some(caller))
             }
         };
         let validator = match &route.body {

@@ -7,7 +7,7 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
-use crate::check::Checked;
+use crate::app::App;
 use crate::diag::Diagnostic;
 use crate::model;
 
@@ -115,10 +115,10 @@ impl Layout {
 
 /// Loads and checks the model; on findings, prints them all (sorted, with snippets and
 /// help) to stderr and returns `None`.
-pub fn load_checked(layout: &Layout) -> Option<Checked> {
-    let result = model::load(&layout.model_dir()).and_then(Checked::new);
+pub fn load_app(layout: &Layout) -> Option<App> {
+    let result = model::load(&layout.model_dir()).and_then(App::check);
     match result {
-        Ok(checked) => Some(checked),
+        Ok(app) => Some(app),
         Err(diags) => {
             report(&diags);
             None

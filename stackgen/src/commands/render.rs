@@ -45,11 +45,11 @@ impl std::fmt::Display for Drift {
 /// Renders, then writes or compares.
 pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let layout = Layout::find(args.root.as_deref())?;
-    let Some(checked) = super::load_checked(&layout) else {
+    let Some(app) = super::load_app(&layout) else {
         return Ok(Outcome::Failed);
     };
     let renderer = Renderer::new(&layout.templates_dir())?;
-    let files = renderer.render_all(&checked)?;
+    let files = renderer.render_all(&app)?;
     let out = layout.generated_dir();
     let drift = compare(&out, &files)?;
     if args.check {

@@ -15,11 +15,11 @@ pub struct Args {
 /// Runs the checks; `Failed` when the model has findings (already printed).
 pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let layout = Layout::find(args.root.as_deref())?;
-    match super::load_checked(&layout) {
-        Some(checked) => {
+    match super::load_app(&layout) {
+        Some(app) => {
             println!(
                 "model ok: {} services in {}",
-                checked.model.services.len(),
+                app.services.len(),
                 layout.model_dir().display()
             );
             Ok(Outcome::Ok)

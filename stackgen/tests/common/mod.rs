@@ -67,8 +67,8 @@ pub fn render_repo() -> Vec<(String, String)> {
 /// panics with the findings if it does not load or check.
 pub fn render_model(dir: &Path) -> Vec<(String, String)> {
     let model = stackgen::model::load(dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    let checked = stackgen::check::Checked::new(model).unwrap_or_else(|d| panic!("{d:#?}"));
+    let app = stackgen::app::App::check(model).unwrap_or_else(|d| panic!("{d:#?}"));
     let renderer =
         stackgen::render::Renderer::new(&repo().join("templates")).expect("templates load");
-    renderer.render_all(&checked).expect("templates render")
+    renderer.render_all(&app).expect("templates render")
 }

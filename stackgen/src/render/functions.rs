@@ -1,0 +1,146 @@
+//! Lambda functions: their properties and policies, log groups, and the event source
+//! mappings of their queue triggers. Settings come final from the [`App`](crate::app::App).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::Value;
+use serde::Serialize;
+use serde_json::json;
+
+use super::expr::{get_att, r, sub, value_of};
+use super::{NamedProps, cfn, named};
+use crate::app::{Binding, Function};
+use crate::model::{Access, Json, Permission, QueueTrigger, Tracing};
+
+/// An `AWS::Serverless::Function` and its log group.
+#[derive(Serialize)]
+pub(super) struct FunctionView {
+    name: String,
+    /// The bootstrap SAM builds: the crate's one binary, named as the crate.
+    binary: String,
+    properties: Value,
+    log_group: Value,
+}
+
+/// The functions, in order, and the event source mappings of their triggers.
+pub(super) fn functions<'a>(
+    functions: impl IntoIterator<Item = &'a Function>,
+) -> (Vec<FunctionView>, Vec<NamedProps>) {
+    let mut views = Vec::new();
+    let mut mappings = Vec::new();
+    for f in functions {
+        mappings.extend(f.triggers.iter().map(|t| trigger(&f.name, t)));
+        views.push(FunctionView {
+            name: f.name.clone(),
+            binary: f.krate.clone(),
+            properties: cfn(properties(f)),
+            log_group: cfn(json!({
+                "LogGroupName": sub(format!("/aws/lambda/${{{}}}", f.name)),
+                "RetentionInDays": f.log_retention_days,
+            })),
+        });
+    }
+    (views, mappings)
+}
+
+fn properties(f: &Function) -> Json {
+    let env: BTreeMap<&str, Json> = f
+        .environment
+        .iter()
+        .map(|(var, binding)| {
+            let value = match binding {
+                Binding::Text(s) => json!(s),
+                Binding::Value(reference) => value_of(&reference.name),
+            };
+            (var.as_str(), value)
+        })
+        .collect();
+    let mut props = json!({
+        "Description": f.description,
+        "CodeUri": format!("../handlers/{}", f.krate),
+        "Handler": f.handler,
+        "Runtime": f.runtime.as_str(),
+        "Architectures": [f.architecture.as_str()],
+        "MemorySize": f.memory_mb,
+        "Timeout": f.timeout_seconds,
+        "Tracing": match f.tracing { Tracing::Active => "Active", Tracing::PassThrough => "PassThrough" },
+        "Environment": {"Variables": env},
+    });
+    let policies = policies(f);
+    if !policies.is_empty() {
+        props["Policies"] = Json::Array(policies);
+    }
+    if let Some(q) = &f.dead_letter_queue {
+        props["DeadLetterQueue"] = json!({"Type": "SQS", "TargetArn": get_att(q, "Arn")});
+    }
+    props
+}
+
+/// The function's policies in the model's order, each once: its permissions, then what its
+/// triggers need to poll their queues.
+fn policies(f: &Function) -> Vec<Json> {
+    let mut policies: Vec<Json> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let granted = f.permissions.iter().map(policy);
+    let polled = f.triggers.iter().map(|t| poller_policy(t.queue.as_str()));
+    for p in granted.chain(polled) {
+        if seen.insert(p.to_string()) {
+            policies.push(p);
+        }
+    }
+    policies
+}
+
+/// The SAM policy template (or statement) granting one permission.
+fn policy(p: &Permission) -> Json {
+    match p {
+        Permission::Table { table, access } => {
+            let template = match access.value {
+                Access::Read => "DynamoDBReadPolicy",
+                Access::Write => "DynamoDBWritePolicy",
+                _ => "DynamoDBCrudPolicy",
+            };
+            json!({ template: {"TableName": value_of(table.as_str())} })
+        }
+        Permission::Queue { queue, access } if access.value == Access::Poll => {
+            poller_policy(queue.as_str())
+        }
+        Permission::Queue { queue, .. } => {
+            json!({"SQSSendMessagePolicy": {"QueueName": get_att(queue.as_str(), "QueueName")}})
+        }
+        Permission::Bus { bus, .. } => {
+            json!({"EventBridgePutEventsPolicy": {"EventBusName": value_of(bus.as_str())}})
+        }
+    }
+}
+
+/// The event source mapping of a queue trigger of `function`.
+fn trigger(function: &str, t: &QueueTrigger) -> NamedProps {
+    let mut props = json!({
+        "EventSourceArn": get_att(t.queue.as_str(), "Arn"),
+        "FunctionName": r(function),
+        "BatchSize": t.batch_size.value,
+        "Enabled": true,
+    });
+    if let Some(w) = t.max_batching_window_seconds {
+        props["MaximumBatchingWindowInSeconds"] = json!(w);
+    }
+    if t.report_batch_item_failures {
+        props["FunctionResponseTypes"] = json!(["ReportBatchItemFailures"]);
+    }
+    if let Some(m) = &t.max_concurrency {
+        props["ScalingConfig"] = json!({"MaximumConcurrency": m.value});
+    }
+    named(format!("{function}{}Trigger", t.queue), props)
+}
+
+/// What Lambda's event source mapping needs to poll `queue` for a function. Written out
+/// rather than SAM's `SQSPollerPolicy`, whose `*Batch` actions are not IAM actions (the
+/// batch calls are authorized by the single ones).
+fn poller_policy(queue: &str) -> Json {
+    json!({"Statement": [{
+        "Effect": "Allow",
+        "Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+        "Resource": get_att(queue, "Arn"),
+    }]})
+}
