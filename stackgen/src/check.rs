@@ -19,7 +19,7 @@ use crate::diag::{self, Diagnostic};
 use crate::model::Throttle;
 use crate::model::{
     Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue,
-    ParameterType, Permission, Route, RouteAuth, ServiceFile, Sp, ValueSource,
+    ParameterType, Permission, QueueTrigger, Route, RouteAuth, ServiceFile, Sp, ValueSource,
 };
 use crate::vtl;
 
@@ -522,34 +522,8 @@ fn dependency_order(
                 .collect()
         })
         .collect();
-    // 0 = unvisited, 1 = on the current path, 2 = done.
     let mut state = vec![0u8; deps.len()];
     let mut order = Vec::new();
-    let mut reported = BTreeSet::new();
-    fn visit(
-        i: usize,
-        deps: &[BTreeSet<usize>],
-        state: &mut [u8],
-        path: &mut Vec<usize>,
-        order: &mut Vec<usize>,
-        cycles: &mut Vec<Vec<usize>>,
-    ) {
-        state[i] = 1;
-        path.push(i);
-        for &j in &deps[i] {
-            match state[j] {
-                0 => visit(j, deps, state, path, order, cycles),
-                1 => {
-                    let start = path.iter().position(|&p| p == j).unwrap_or(0);
-                    cycles.push(path[start..].to_vec());
-                }
-                _ => {}
-            }
-        }
-        path.pop();
-        state[i] = 2;
-        order.push(i);
-    }
     let mut cycles = Vec::new();
     for i in 0..deps.len() {
         if state[i] == 0 {
@@ -563,6 +537,40 @@ fn dependency_order(
             );
         }
     }
+    report_cycles(model, cycles, diags);
+    order
+}
+
+/// Depth-first visit from `i`: appends `i` after its dependencies to `order`, and each
+/// loop it finds to `cycles` (state: 0 unvisited, 1 on the current path, 2 done).
+fn visit(
+    i: usize,
+    deps: &[BTreeSet<usize>],
+    state: &mut [u8],
+    path: &mut Vec<usize>,
+    order: &mut Vec<usize>,
+    cycles: &mut Vec<Vec<usize>>,
+) {
+    state[i] = 1;
+    path.push(i);
+    for &j in &deps[i] {
+        match state[j] {
+            0 => visit(j, deps, state, path, order, cycles),
+            1 => {
+                let start = path.iter().position(|&p| p == j).unwrap_or(0);
+                cycles.push(path[start..].to_vec());
+            }
+            _ => {}
+        }
+    }
+    path.pop();
+    state[i] = 2;
+    order.push(i);
+}
+
+/// Reports each import cycle once, at the import that closes it.
+fn report_cycles(model: &Model, cycles: Vec<Vec<usize>>, diags: &mut Vec<Diagnostic>) {
+    let mut reported = BTreeSet::new();
     for cycle in cycles {
         let mut key = cycle.clone();
         key.sort();
@@ -594,7 +602,6 @@ fn dependency_order(
             Some("services deploy in dependency order, so imports must not loop; move the shared resource into one service".into()),
         ));
     }
-    order
 }
 
 fn list(names: &[&str]) -> String {
@@ -689,134 +696,154 @@ impl Cx<'_> {
             self.check_function(name, f);
         }
         for (name, q) in &svc.queues {
-            if let Some(v) = &q.visibility_timeout_seconds {
-                range(
-                    self.file,
-                    v,
-                    0,
-                    43200,
-                    "visibility_timeout_seconds",
-                    self.diags,
-                );
-            }
-            if let Some(dl) = &q.dead_letter {
-                if dl.queue.value == name.value {
-                    self.error(
-                        dl.queue.loc,
-                        format!("queue `{name}` cannot be its own dead-letter queue"),
-                        None,
-                    );
-                } else {
-                    self.expect(
-                        &dl.queue,
-                        Kind::Queue,
-                        None,
-                        &format!("dead-letter queue of `{name}`"),
-                    );
-                }
-                range(
-                    self.file,
-                    &dl.max_receive_count,
-                    1,
-                    1000,
-                    "max_receive_count",
-                    self.diags,
-                );
-            }
+            self.check_queue(name, q);
         }
         for (name, rule) in &svc.rules {
-            let what = format!("rule `{name}`");
-            self.expect(&rule.bus, Kind::Bus, Some(Attr::Ref), &what);
-            self.expect(
-                &rule.target,
-                Kind::Function,
-                None,
-                &format!("target of {what}"),
-            );
-            if let Some(q) = &rule.dead_letter_queue {
-                self.expect(
-                    q,
-                    Kind::Queue,
-                    None,
-                    &format!("dead-letter queue of {what}"),
-                );
-            }
-            if let Some(r) = &rule.retry {
-                range(
-                    self.file,
-                    &r.max_attempts,
-                    0,
-                    185,
-                    "max_attempts",
-                    self.diags,
-                );
-                range(
-                    self.file,
-                    &r.max_event_age_seconds,
-                    60,
-                    86400,
-                    "max_event_age_seconds",
-                    self.diags,
-                );
-            }
-            if let Err(why) = check_event_pattern(&rule.pattern) {
-                self.error(
-                    rule.pattern.loc,
-                    format!("invalid event pattern in rule `{name}`: {why}"),
-                    Some("each field maps to an array of values or matchers (prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard, cidr), or to a nested object".into()),
-                );
-            }
+            self.check_rule(name, rule);
         }
         for (name, api) in &svc.apis {
             self.check_api(name, api);
         }
         if let Some(alarms) = &svc.alarms {
-            for api in &alarms.apis {
-                self.expect(api, Kind::Api, None, "alarm");
-            }
-            for f in &alarms.functions {
-                self.expect(f, Kind::Function, None, "alarm");
-            }
+            self.check_alarms(alarms);
         }
         for (name, out) in &svc.outputs {
-            let what = format!("output `{name}`");
-            match &out.value.value {
-                OutputValue::Ref(n) => {
-                    let ok = [
-                        Kind::Table,
-                        Kind::Queue,
-                        Kind::Bus,
-                        Kind::UserPool,
-                        Kind::UserPoolClient,
-                        Kind::UserPoolGroup,
-                        Kind::Parameter,
-                        Kind::Import,
-                    ];
-                    self.expect_one_of(n, &ok, &what, "ref");
-                }
-                OutputValue::Arn(n) => {
-                    let ok = [
-                        Kind::Table,
-                        Kind::Queue,
-                        Kind::Bus,
-                        Kind::UserPool,
-                        Kind::Function,
-                    ];
-                    self.expect_one_of(n, &ok, &what, "arn");
-                }
-                OutputValue::Endpoint(n) => {
-                    self.expect(n, Kind::Api, None, &what);
-                }
-            }
+            self.check_output(name, &out.value.value);
         }
         for (name, p) in &svc.parameters {
-            if !p.kind.admits(&p.default) {
+            self.check_parameter(name, p);
+        }
+    }
+
+    fn check_queue(&mut self, name: &Sp<Name>, q: &crate::model::Queue) {
+        if let Some(v) = &q.visibility_timeout_seconds {
+            range(
+                self.file,
+                v,
+                0,
+                43200,
+                "visibility_timeout_seconds",
+                self.diags,
+            );
+        }
+        if let Some(dl) = &q.dead_letter {
+            if dl.queue.value == name.value {
                 self.error(
-                    p.default.loc,
-                    format!("default of parameter `{name}` is not a {:?}", p.kind),
+                    dl.queue.loc,
+                    format!("queue `{name}` cannot be its own dead-letter queue"),
                     None,
                 );
+            } else {
+                self.expect(
+                    &dl.queue,
+                    Kind::Queue,
+                    None,
+                    &format!("dead-letter queue of `{name}`"),
+                );
             }
+            range(
+                self.file,
+                &dl.max_receive_count,
+                1,
+                1000,
+                "max_receive_count",
+                self.diags,
+            );
+        }
+    }
+
+    fn check_rule(&mut self, name: &Sp<Name>, rule: &crate::model::Rule) {
+        let what = format!("rule `{name}`");
+        self.expect(&rule.bus, Kind::Bus, Some(Attr::Ref), &what);
+        self.expect(
+            &rule.target,
+            Kind::Function,
+            None,
+            &format!("target of {what}"),
+        );
+        if let Some(q) = &rule.dead_letter_queue {
+            self.expect(
+                q,
+                Kind::Queue,
+                None,
+                &format!("dead-letter queue of {what}"),
+            );
+        }
+        if let Some(r) = &rule.retry {
+            range(
+                self.file,
+                &r.max_attempts,
+                0,
+                185,
+                "max_attempts",
+                self.diags,
+            );
+            range(
+                self.file,
+                &r.max_event_age_seconds,
+                60,
+                86400,
+                "max_event_age_seconds",
+                self.diags,
+            );
+        }
+        if let Err(why) = check_event_pattern(&rule.pattern) {
+            self.error(
+                rule.pattern.loc,
+                format!("invalid event pattern in rule `{name}`: {why}"),
+                Some("each field maps to an array of values or matchers (prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard, cidr), or to a nested object".into()),
+            );
+        }
+    }
+
+    fn check_alarms(&mut self, alarms: &crate::model::Alarms) {
+        for api in &alarms.apis {
+            self.expect(api, Kind::Api, None, "alarm");
+        }
+        for f in &alarms.functions {
+            self.expect(f, Kind::Function, None, "alarm");
+        }
+    }
+
+    fn check_output(&mut self, name: &Sp<Name>, value: &OutputValue) {
+        let what = format!("output `{name}`");
+        match value {
+            OutputValue::Ref(n) => {
+                let ok = [
+                    Kind::Table,
+                    Kind::Queue,
+                    Kind::Bus,
+                    Kind::UserPool,
+                    Kind::UserPoolClient,
+                    Kind::UserPoolGroup,
+                    Kind::Parameter,
+                    Kind::Import,
+                ];
+                self.expect_one_of(n, &ok, &what, "ref");
+            }
+            OutputValue::Arn(n) => {
+                let ok = [
+                    Kind::Table,
+                    Kind::Queue,
+                    Kind::Bus,
+                    Kind::UserPool,
+                    Kind::Function,
+                ];
+                self.expect_one_of(n, &ok, &what, "arn");
+            }
+            OutputValue::Endpoint(n) => {
+                self.expect(n, Kind::Api, None, &what);
+            }
+        }
+    }
+
+    fn check_parameter(&mut self, name: &Sp<Name>, p: &crate::model::Parameter) {
+        if !p.kind.admits(&p.default) {
+            self.error(
+                p.default.loc,
+                format!("default of parameter `{name}` is not a {:?}", p.kind),
+                None,
+            );
         }
     }
 
@@ -855,82 +882,13 @@ impl Cx<'_> {
             .as_ref()
             .map_or(self.defaults.timeout_seconds.value, |t| t.value);
         for (var, value) in &f.environment {
-            let what = format!("environment variable `{var}` of `{name}`");
-            match &value.value {
-                EnvValue::Value(_) => true,
-                EnvValue::Table(n) => self.expect(n, Kind::Table, Some(Attr::Ref), &what),
-                EnvValue::Queue(n) => self.expect(n, Kind::Queue, Some(Attr::Ref), &what),
-                EnvValue::Bus(n) => self.expect(n, Kind::Bus, Some(Attr::Ref), &what),
-                EnvValue::UserPool(n) => self.expect(n, Kind::UserPool, Some(Attr::Ref), &what),
-                EnvValue::UserPoolClient(n) => {
-                    self.expect(n, Kind::UserPoolClient, Some(Attr::Ref), &what)
-                }
-                EnvValue::UserPoolGroup(n) => {
-                    self.expect(n, Kind::UserPoolGroup, Some(Attr::Ref), &what)
-                }
-                EnvValue::Parameter(n) => match self.scope.resolve(n.as_str()) {
-                    Some(Resolved::Local(Kind::Parameter)) | Some(Resolved::Imported(_)) => true,
-                    _ => self.expect(n, Kind::Parameter, None, &what),
-                },
-            };
+            self.check_variable(name, var.as_str(), &value.value);
         }
         for p in &f.permissions {
-            let what = format!("permission of `{name}`");
-            let (target, kind) = match p {
-                Permission::Table { table, .. } => (table, Kind::Table),
-                Permission::Queue { queue, .. } => (queue, Kind::Queue),
-                Permission::Bus { bus, .. } => (bus, Kind::Bus),
-            };
-            let access = p.access();
-            let allowed: &[Access] = match kind {
-                Kind::Table => &[Access::Read, Access::Write, Access::Crud],
-                Kind::Queue => &[Access::Send, Access::Poll],
-                _ => &[Access::PutEvents],
-            };
-            if !allowed.contains(&access.value) {
-                let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
-                self.error(
-                    access.loc,
-                    format!(
-                        "{what}: access `{}` does not apply to a {kind}",
-                        access.value.as_str()
-                    ),
-                    Some(format!("a {kind} permission takes {}", names.join(", "))),
-                );
-            }
-            let import = if kind == Kind::Queue {
-                None
-            } else {
-                Some(Attr::Ref)
-            };
-            self.expect(target, kind, import, &what);
+            self.check_permission(name, p);
         }
         for t in &f.triggers {
-            let what = format!("trigger of `{name}`");
-            range(self.file, &t.batch_size, 1, 10000, "batch_size", self.diags);
-            if let Some(m) = &t.max_concurrency {
-                range(self.file, m, 2, 1000, "max_concurrency", self.diags);
-            }
-            if self.expect(&t.queue, Kind::Queue, None, &what) {
-                let queue = self
-                    .svc
-                    .queues
-                    .iter()
-                    .find(|(n, _)| n.as_str() == t.queue.as_str());
-                if let Some((qname, q)) = queue {
-                    let vt = q
-                        .visibility_timeout_seconds
-                        .as_ref()
-                        .map_or(30, |v| v.value);
-                    if vt < timeout {
-                        self.error(
-                            t.queue.loc,
-                            format!("queue `{qname}` has a visibility timeout of {vt} s, shorter than the {timeout} s timeout of `{name}`"),
-                            Some("Lambda rejects the trigger; raise the queue's visibility_timeout_seconds".into()),
-                        );
-                    }
-                }
-            }
+            self.check_trigger(name, t, timeout);
         }
         if let Some(q) = &f.dead_letter_queue {
             self.expect(
@@ -939,6 +897,88 @@ impl Cx<'_> {
                 None,
                 &format!("dead-letter queue of `{name}`"),
             );
+        }
+    }
+
+    fn check_variable(&mut self, name: &Sp<Name>, var: &str, value: &EnvValue) {
+        let what = format!("environment variable `{var}` of `{name}`");
+        match value {
+            EnvValue::Value(_) => true,
+            EnvValue::Table(n) => self.expect(n, Kind::Table, Some(Attr::Ref), &what),
+            EnvValue::Queue(n) => self.expect(n, Kind::Queue, Some(Attr::Ref), &what),
+            EnvValue::Bus(n) => self.expect(n, Kind::Bus, Some(Attr::Ref), &what),
+            EnvValue::UserPool(n) => self.expect(n, Kind::UserPool, Some(Attr::Ref), &what),
+            EnvValue::UserPoolClient(n) => {
+                self.expect(n, Kind::UserPoolClient, Some(Attr::Ref), &what)
+            }
+            EnvValue::UserPoolGroup(n) => {
+                self.expect(n, Kind::UserPoolGroup, Some(Attr::Ref), &what)
+            }
+            EnvValue::Parameter(n) => match self.scope.resolve(n.as_str()) {
+                Some(Resolved::Local(Kind::Parameter)) | Some(Resolved::Imported(_)) => true,
+                _ => self.expect(n, Kind::Parameter, None, &what),
+            },
+        };
+    }
+
+    fn check_permission(&mut self, name: &Sp<Name>, p: &Permission) {
+        let what = format!("permission of `{name}`");
+        let (target, kind) = match p {
+            Permission::Table { table, .. } => (table, Kind::Table),
+            Permission::Queue { queue, .. } => (queue, Kind::Queue),
+            Permission::Bus { bus, .. } => (bus, Kind::Bus),
+        };
+        let access = p.access();
+        let allowed: &[Access] = match kind {
+            Kind::Table => &[Access::Read, Access::Write, Access::Crud],
+            Kind::Queue => &[Access::Send, Access::Poll],
+            _ => &[Access::PutEvents],
+        };
+        if !allowed.contains(&access.value) {
+            let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
+            self.error(
+                access.loc,
+                format!(
+                    "{what}: access `{}` does not apply to a {kind}",
+                    access.value.as_str()
+                ),
+                Some(format!("a {kind} permission takes {}", names.join(", "))),
+            );
+        }
+        let import = if kind == Kind::Queue {
+            None
+        } else {
+            Some(Attr::Ref)
+        };
+        self.expect(target, kind, import, &what);
+    }
+
+    /// A queue trigger of function `name`, whose timeout is `timeout` seconds.
+    fn check_trigger(&mut self, name: &Sp<Name>, t: &QueueTrigger, timeout: u32) {
+        let what = format!("trigger of `{name}`");
+        range(self.file, &t.batch_size, 1, 10000, "batch_size", self.diags);
+        if let Some(m) = &t.max_concurrency {
+            range(self.file, m, 2, 1000, "max_concurrency", self.diags);
+        }
+        if self.expect(&t.queue, Kind::Queue, None, &what) {
+            let queue = self
+                .svc
+                .queues
+                .iter()
+                .find(|(n, _)| n.as_str() == t.queue.as_str());
+            if let Some((qname, q)) = queue {
+                let vt = q
+                    .visibility_timeout_seconds
+                    .as_ref()
+                    .map_or(30, |v| v.value);
+                if vt < timeout {
+                    self.error(
+                        t.queue.loc,
+                        format!("queue `{qname}` has a visibility timeout of {vt} s, shorter than the {timeout} s timeout of `{name}`"),
+                        Some("Lambda rejects the trigger; raise the queue's visibility_timeout_seconds".into()),
+                    );
+                }
+            }
         }
     }
 
@@ -1061,6 +1101,28 @@ impl Cx<'_> {
 
     fn check_route(&mut self, api_name: &Sp<Name>, api: &Api, route: &Route, authorizers: &[&str]) {
         let what = format!("route `{}`", route.route.value);
+        self.check_route_auth(api_name, route, authorizers, &what);
+        let schema = self.body_schema(api_name, api, route, &what);
+        let sources = self.check_integration(route, &what);
+        let cx = RouteCx {
+            what: &what,
+            route,
+            params: route.route.params(),
+            authorized: route.authorizer(api).is_some(),
+            schema,
+        };
+        for src in sources {
+            self.check_source(&cx, src);
+        }
+    }
+
+    fn check_route_auth(
+        &mut self,
+        api_name: &Sp<Name>,
+        route: &Route,
+        authorizers: &[&str],
+        what: &str,
+    ) {
         if let Some(a) = &route.auth
             && let RouteAuth::Authorizer(name) = &a.value
             && !authorizers.contains(&name.as_str())
@@ -1075,8 +1137,17 @@ impl Cx<'_> {
                 )),
             );
         }
-        let auth = route.authorizer(api);
-        let schema = route.body.as_ref().and_then(|b| {
+    }
+
+    /// The schema of the route's body model, reported when it names no model of the API.
+    fn body_schema<'a>(
+        &mut self,
+        api_name: &Sp<Name>,
+        api: &'a Api,
+        route: &Route,
+        what: &str,
+    ) -> Option<&'a Json> {
+        route.body.as_ref().and_then(|b| {
             let found = api
                 .models
                 .iter()
@@ -1091,14 +1162,18 @@ impl Cx<'_> {
                 );
             }
             found
-        });
+        })
+    }
+
+    /// Checks the route's integration; returns the values it maps into the request.
+    fn check_integration<'a>(&mut self, route: &'a Route, what: &str) -> Vec<&'a Sp<ValueSource>> {
         let mut sources: Vec<&Sp<ValueSource>> = Vec::new();
         match &route.integration.value {
             Integration::Function(f) => {
-                self.expect(f, Kind::Function, None, &what);
+                self.expect(f, Kind::Function, None, what);
             }
             Integration::PutEvents(p) => {
-                self.expect(&p.bus, Kind::Bus, None, &what);
+                self.expect(&p.bus, Kind::Bus, None, what);
                 for (field, value) in [("source", &p.source), ("detail_type", &p.detail_type)] {
                     if !vtl::is_safe_constant(value) {
                         self.error(
@@ -1110,17 +1185,17 @@ impl Cx<'_> {
                 }
                 self.check_field_names(
                     route.integration.loc,
-                    &what,
+                    what,
                     "detail field",
                     p.detail.keys(),
                 );
                 sources.extend(p.detail.values());
             }
             Integration::SendMessage(s) => {
-                self.expect(&s.queue, Kind::Queue, None, &what);
+                self.expect(&s.queue, Kind::Queue, None, what);
                 self.check_field_names(
                     route.integration.loc,
-                    &what,
+                    what,
                     "message attribute",
                     s.attributes.keys(),
                 );
@@ -1128,9 +1203,14 @@ impl Cx<'_> {
                 sources.extend(s.attributes.values());
             }
         }
-        let params = route.route.params();
-        for src in sources {
-            match &src.value {
+        sources
+    }
+
+    /// Checks one value an integration maps from the request.
+    fn check_source(&mut self, cx: &RouteCx<'_>, src: &Sp<ValueSource>) {
+        let what = cx.what;
+        let params = &cx.params;
+        match &src.value {
                 ValueSource::Value(v) if !vtl::is_safe_constant(v) => self.error(
                     src.loc,
                     format!("{what}: constant `{v}` must be non-empty and hold only letters, digits and ` ._-:/@+=`"),
@@ -1141,7 +1221,7 @@ impl Cx<'_> {
                     format!("{what}: `{f}` is not a plain field name (letters, digits, `_`, `-`, `.`)"),
                     None,
                 ),
-                ValueSource::Caller if auth.is_none() => self.error(
+                ValueSource::Caller if !cx.authorized => self.error(
                     src.loc,
                     format!("{what} uses `caller`, but the route has no authorizer"),
                     Some("the caller's identity comes from the authorizer; set `auth` on the route or the api".into()),
@@ -1149,10 +1229,10 @@ impl Cx<'_> {
                 ValueSource::Path(p) if !params.contains(&p.as_str()) => self.error(
                     src.loc,
                     format!("{what} has no path parameter `{p}`"),
-                    Some(format!("its path parameters: {}", list(&params))),
+                    Some(format!("its path parameters: {}", list(params))),
                 ),
-                ValueSource::Body(field) => match schema {
-                    None if route.body.is_none() => self.error(
+                ValueSource::Body(field) => match cx.schema {
+                    None if cx.route.body.is_none() => self.error(
                         src.loc,
                         format!("{what} reads body field `{field}` but declares no body model"),
                         Some("set `body:` to a model that requires the field, so API Gateway checks it".into()),
@@ -1166,8 +1246,16 @@ impl Cx<'_> {
                 },
                 _ => {}
             }
-        }
     }
+}
+
+/// What checking a route's values needs to know of the route.
+struct RouteCx<'a> {
+    what: &'a str,
+    route: &'a Route,
+    params: Vec<&'a str>,
+    authorized: bool,
+    schema: Option<&'a Json>,
 }
 
 /// Whether a JSON Schema requires `field` and types it as a string.
@@ -1387,49 +1475,43 @@ fn check_matcher(item: &Json, path: &str) -> Result<(), String> {
                 bad("true or false")
             }
         }
-        "anything-but" => match arg {
-            Json::String(_) | Json::Number(_) => Ok(()),
-            Json::Array(a) if !a.is_empty() && a.iter().all(|v| v.is_string() || v.is_number()) => {
-                Ok(())
-            }
-            Json::Object(o) if o.len() == 1 => {
-                let (inner, v) = o
-                    .iter()
-                    .next()
-                    .ok_or_else(|| format!("`{path}`: empty matcher"))?;
-                match inner.as_str() {
-                    "prefix" | "suffix" | "wildcard" | "equals-ignore-case"
-                        if v.is_string() || v.is_array() =>
-                    {
-                        Ok(())
-                    }
-                    _ => bad(
-                        "a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case",
-                    ),
-                }
-            }
-            _ => bad(
-                "a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case",
-            ),
-        },
-        "numeric" => {
-            let Json::Array(a) = arg else {
-                return bad("a list like [\">\", 0, \"<=\", 5]");
-            };
-            let ops = ["<", "<=", "=", ">", ">="];
-            let ok = !a.is_empty()
-                && a.len() % 2 == 0
-                && a.chunks(2)
-                    .all(|c| c[0].as_str().is_some_and(|o| ops.contains(&o)) && c[1].is_number());
-            if ok {
-                Ok(())
-            } else {
-                bad("a list like [\">\", 0, \"<=\", 5]")
-            }
-        }
+        "anything-but" => anything_but(arg).or_else(bad),
+        "numeric" => numeric(arg).or_else(bad),
         other => Err(format!(
             "`{path}`: unknown operator `{other}` (expected prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard or cidr)"
         )),
+    }
+}
+
+/// An `anything-but` matcher's argument; `Err` says what it takes.
+fn anything_but(arg: &Json) -> Result<(), &'static str> {
+    const TAKES: &str =
+        "a value, a list of values, or one of prefix, suffix, wildcard, equals-ignore-case";
+    let ok = match arg {
+        Json::String(_) | Json::Number(_) => true,
+        Json::Array(a) => !a.is_empty() && a.iter().all(|v| v.is_string() || v.is_number()),
+        Json::Object(o) if o.len() == 1 => o.iter().all(|(inner, v)| {
+            matches!(
+                inner.as_str(),
+                "prefix" | "suffix" | "wildcard" | "equals-ignore-case"
+            ) && (v.is_string() || v.is_array())
+        }),
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(TAKES) }
+}
+
+/// A `numeric` matcher's argument: operator and number pairs; `Err` says what it takes.
+fn numeric(arg: &Json) -> Result<(), &'static str> {
+    const OPS: [&str; 5] = ["<", "<=", "=", ">", ">="];
+    let ok = matches!(arg, Json::Array(a) if !a.is_empty()
+        && a.len() % 2 == 0
+        && a.chunks(2)
+            .all(|c| c[0].as_str().is_some_and(|o| OPS.contains(&o)) && c[1].is_number()));
+    if ok {
+        Ok(())
+    } else {
+        Err("a list like [\">\", 0, \"<=\", 5]")
     }
 }
 
