@@ -8,6 +8,7 @@
 //! downstream re-checks what the checks guarantee or applies a default again.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::check::{Attr, Checked, ImportTarget, Kind, Resolved, Scope};
 use crate::model::{
@@ -158,6 +159,30 @@ impl RouteAuth {
 pub type Checks = Result<App, Vec<crate::diag::Diagnostic>>;
 
 impl App {
+    /// Reads the model in `dir` and checks it: the app, or every finding of both, sorted.
+    ///
+    /// A file read past a bad entry is still checked, so one run shows its bad entries and
+    /// its broken references; a check finding that names an entry left out is dropped, as
+    /// that entry's own finding already tells the cause.
+    pub fn load(dir: &Path) -> Checks {
+        let read = model::read(dir);
+        let mut findings = read.findings;
+        if let Some(model) = read.model {
+            match App::check(model) {
+                Ok(app) if findings.is_empty() => return Ok(app),
+                Ok(_) => {}
+                Err(checks) => findings.extend(checks.into_iter().filter(|d| {
+                    !read
+                        .left_out
+                        .iter()
+                        .any(|key| d.message.contains(&format!("`{key}`")))
+                })),
+            }
+        }
+        crate::diag::sort(&mut findings);
+        Err(findings)
+    }
+
     /// Runs the checks on `model`: the app when there are no findings, else all of them.
     pub fn check(model: Model) -> Checks {
         Checked::new(model).map(App::new)

@@ -3,9 +3,10 @@
 //!
 //! The stages, each a function from one type to the next:
 //!
-//! 1. [`model::load`] parses the YAML files into the raw schema ([`model::Model`]); a file
-//!    stops at its first parse error, which carries `file:line:col` (a missing field's
-//!    at the mapping that lacks it, see [`enclosing`]).
+//! 1. [`model::load`] parses the YAML files into the raw schema ([`model::Model`]); each
+//!    parse error carries `file:line:col` (a missing field's at the mapping that lacks it,
+//!    see [`enclosing`]), and a file is read on past a bad entry ([`recover`]), so one run
+//!    reports them all.
 //! 2. [`app::App::check`] runs every rule ([`check`]) and returns all findings, or the
 //!    [`app::App`]: the checked model with every derived fact final (defaults applied,
 //!    references and imports resolved, each route's authentication decided).
@@ -33,6 +34,7 @@ pub mod diag;
 pub mod diagram;
 pub mod enclosing;
 pub mod model;
+pub mod recover;
 pub mod render;
 pub mod samconfig;
 pub mod span;

@@ -21,6 +21,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::diag::Diagnostic;
+use crate::enclosing::Enclosing;
+use crate::recover;
 pub use crate::span::{Loc, Sp};
 
 /// Declares a validated string newtype: `new` checks the value, `Deserialize` calls `new`,
@@ -1399,77 +1401,219 @@ pub struct Model {
 /// Name of the file with the project settings in the model directory.
 pub const APP_FILE: &str = "app.yaml";
 
-/// Reads and parses every model file in `dir`.
-///
-/// Each file stops at its first syntax or shape error; errors from all files are returned.
+/// Reads and parses every model file in `dir`: the model, or every parse finding of every file.
 pub fn load(dir: &Path) -> Result<Model, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
+    match read(dir) {
+        Read {
+            model: Some(model),
+            findings,
+            ..
+        } if findings.is_empty() => Ok(model),
+        read => Err(read.findings),
+    }
+}
+
+/// The model directory read as far as it parses.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// The model, when every file parsed once its bad entries were left out.
+    pub model: Option<Model>,
+    /// A finding for each bad entry, in every file.
+    pub findings: Vec<Diagnostic>,
+    /// The keys of the entries left out (`GetOrderFunction`, `timeout_secnds`): findings
+    /// of the checks that name one of them are consequences of its being left out.
+    pub left_out: Vec<String>,
+}
+
+/// Reads every model file in `dir`, each on past its bad entries ([`parse_partial`]).
+pub fn read(dir: &Path) -> Read {
     let mut paths = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
             .collect::<Vec<_>>(),
         Err(e) => {
-            return Err(vec![Diagnostic::file(
-                dir,
-                format!("cannot read the model directory: {e}"),
-                Some("run from the repository (it holds `model/app.yaml`) or pass `--root`".into()),
-            )]);
+            return Read {
+                findings: vec![Diagnostic::file(
+                    dir,
+                    format!("cannot read the model directory: {e}"),
+                    Some(
+                        "run from the repository (it holds `model/app.yaml`) or pass `--root`"
+                            .into(),
+                    ),
+                )],
+                ..Read::default()
+            };
         }
     };
     paths.sort();
+    let mut read = Read::default();
     let app_path = dir.join(APP_FILE);
-    let app = parse_file::<AppFile>(&app_path)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let mut services = Vec::new();
-    for path in paths
+    let app = read_file::<AppFile>(&app_path, &mut read);
+    let services: Vec<_> = paths
         .iter()
         .filter(|p| p.file_name() != app_path.file_name())
-    {
-        match parse_file::<ServiceFile>(path) {
-            Ok(s) => services.push(s),
-            Err(e) => errors.push(e),
+        .map(|path| read_file::<ServiceFile>(path, &mut read))
+        .collect();
+    let services: Option<Vec<_>> = services.into_iter().collect();
+    read.model = app
+        .zip(services)
+        .map(|(app, services)| Model { app, services });
+    read
+}
+
+/// Reads one file on past its bad entries, adding its findings to `read`.
+fn read_file<T: serde::de::DeserializeOwned>(path: &Path, read: &mut Read) -> Option<Source<T>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let partial = parse_partial(path, text);
+            read.findings.extend(partial.findings);
+            read.left_out.extend(partial.left_out);
+            partial.source
         }
-    }
-    match app {
-        Some(app) if errors.is_empty() => Ok(Model { app, services }),
-        _ => Err(errors),
+        Err(e) => {
+            read.findings.push(Diagnostic::file(
+                path,
+                format!("cannot read the file: {e}"),
+                None,
+            ));
+            None
+        }
     }
 }
 
-/// Parses one file, or says where it went wrong.
+/// Parses one file, or says where it first went wrong.
 pub fn parse_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Source<T>, Diagnostic> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read the file: {e}"), None))?;
     parse_str(path, text)
 }
 
-/// Parses `text` as the file at `path`.
+/// Parses `text` as the file at `path`, or says where it first went wrong.
 pub fn parse_str<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: String,
 ) -> Result<Source<T>, Diagnostic> {
-    let options = serde_saphyr::options! { with_snippet: false };
-    match serde_saphyr::from_str_with_options::<T>(&text, options) {
+    match parse_text::<T>(&text) {
         Ok(file) => Ok(Source {
             path: path.to_path_buf(),
             text,
             file,
         }),
-        Err(e) => {
-            let loc = e
-                .location()
-                .map(|l| Loc {
-                    line: l.line(),
-                    col: l.column(),
-                })
-                .unwrap_or(Loc { line: 1, col: 1 });
-            let (loc, message) = crate::enclosing::missing_field(&text, loc, parse_message(&e));
-            let help = crate::suggest::for_parse_error(&message);
-            Err(Diagnostic::new(path, loc, message, help))
-        }
+        Err(e) => Err(e.diagnostic(path)),
     }
+}
+
+/// A file parsed on past its bad entries.
+#[derive(Debug)]
+pub struct Partial<T> {
+    /// What parsed once the bad entries were left out; `None` when the file could not be
+    /// read past an error (a required key missing at the top, a malformed document).
+    pub source: Option<Source<T>>,
+    /// One finding per bad entry, in the order they were met.
+    pub findings: Vec<Diagnostic>,
+    /// The keys of the entries left out.
+    pub left_out: Vec<String>,
+}
+
+/// Entries one file may have left out before reading it stops.
+const MAX_FINDINGS_PER_FILE: usize = 100;
+
+/// Parses `text` as the file at `path`; at each error, reports it, leaves out the entry
+/// that holds it ([`crate::recover`]) and parses again. An error in a mapping from which an
+/// entry was already left out (its required key was that entry) is not reported again.
+pub fn parse_partial<T: serde::de::DeserializeOwned>(path: &Path, text: String) -> Partial<T> {
+    let mut partial = Partial {
+        source: None,
+        findings: Vec::new(),
+        left_out: Vec::new(),
+    };
+    let mut work = text.clone();
+    let mut gone: Vec<recover::Lines> = Vec::new();
+    while gone.len() < MAX_FINDINGS_PER_FILE {
+        let error = match parse_text::<T>(&work) {
+            Ok(file) => {
+                partial.source = Some(Source {
+                    path: path.to_path_buf(),
+                    text,
+                    file,
+                });
+                return partial;
+            }
+            Err(error) => error,
+        };
+        // The entry that holds the error: for a missing key, the mapping that lacks it.
+        // Entries are measured in the file as written: one whose only key was left out
+        // still holds that key's lines.
+        let holder = match error.holder {
+            Holder::Root => None,
+            Holder::Line(line) => recover::entry(&text, line),
+        };
+        let caused_by_leaving_out = match holder {
+            Some(lines) => gone.iter().any(|g| lines.holds(*g)),
+            None => !gone.is_empty(),
+        };
+        if !caused_by_leaving_out {
+            partial.findings.push(error.diagnostic(path));
+        }
+        let Some(lines) = holder.filter(|lines| !gone.contains(lines)) else {
+            return partial;
+        };
+        partial.left_out.extend(recover::key(&text, lines.first));
+        work = recover::leave_out(&work, lines);
+        gone.push(lines);
+    }
+    partial
+}
+
+/// A parse error, placed.
+struct ParseError {
+    loc: Loc,
+    message: String,
+    /// Where the entry that holds it starts.
+    holder: Holder,
+}
+
+/// Where the entry holding a parse error starts.
+enum Holder {
+    /// The file's top-level mapping: nothing to leave out.
+    Root,
+    /// The entry starting on this line.
+    Line(u64),
+}
+
+impl ParseError {
+    fn diagnostic(&self, path: &Path) -> Diagnostic {
+        let help = crate::suggest::for_parse_error(&self.message);
+        Diagnostic::new(path, self.loc, self.message.clone(), help)
+    }
+}
+
+/// Parses `text` with the options every model file is read with.
+fn parse_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseError> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| Loc {
+                line: l.line(),
+                col: l.column(),
+            })
+            .unwrap_or(Loc { line: 1, col: 1 });
+        let message = parse_message(&e);
+        let holder = match crate::enclosing::enclosing(text, at) {
+            _ if !message.starts_with("missing field") => Holder::Line(at.line),
+            Some(Enclosing::Key { loc, .. } | Enclosing::ListItem(loc)) => Holder::Line(loc.line),
+            Some(Enclosing::Root) => Holder::Root,
+            None => Holder::Line(at.line),
+        };
+        let (loc, message) = crate::enclosing::missing_field(text, at, message);
+        ParseError {
+            loc,
+            message,
+            holder,
+        }
+    })
 }
 
 /// The error's message without serde-saphyr's own `line N column M:` prefix.
@@ -1489,8 +1633,24 @@ fn parse_message(e: &serde_saphyr::Error) -> String {
     in_model_words(message)
 }
 
-/// The YAML reader's wording where it speaks of its own options rather than the model.
+/// The YAML reader's wording where it speaks of its own events or options rather than the
+/// model.
 fn in_model_words(message: &str) -> String {
+    let shape = match message {
+        "expected mapping start" | "expected empty mapping start" => Some(
+            "expected a mapping here: `key: value` lines indented below the key, or `{ key: value }`",
+        ),
+        "expected sequence start" => {
+            Some("expected a list here: `- item` lines indented below the key, or `[a, b]`")
+        }
+        "expected string scalar" | "expected scalar" => {
+            Some("expected a single value here, not a list or a mapping")
+        }
+        _ => None,
+    };
+    if let Some(shape) = shape {
+        return shape.to_owned();
+    }
     let Some(rest) = message.strip_prefix("duplicate mapping key") else {
         return message.to_owned();
     };
@@ -1548,6 +1708,44 @@ mod tests {
             message,
             "duplicate key `project`: each key may appear once in a mapping"
         );
+    }
+
+    #[test]
+    fn a_wrong_shape_is_told_in_the_models_words() {
+        let message = |yaml: &str| {
+            let err = serde_saphyr::from_str::<BTreeMap<String, BTreeMap<String, String>>>(yaml)
+                .unwrap_err();
+            parse_message(&err)
+        };
+        assert_eq!(
+            message("environment:\n"),
+            "expected a mapping here: `key: value` lines indented below the key, or `{ key: value }`"
+        );
+        assert_eq!(
+            message("environment:\n  A: [x]\n"),
+            "expected a single value here, not a list or a mapping"
+        );
+    }
+
+    #[test]
+    fn a_file_is_read_on_past_each_bad_entry() {
+        let text = "service: shop\ntabels: {}\ndescription: x\nfunctions:\n  F:\n    crat: shop\n    handler: h\n    description: d\n  G:\n    crate: shop\n    handler: g\n    description: d\n    memory_mb: lots\n";
+        let partial = parse_partial::<ServiceFile>(Path::new("shop.yaml"), text.into());
+        let found: Vec<String> = partial.findings.iter().map(|d| d.to_string()).collect();
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[0].starts_with("shop.yaml:2:1: unknown field `tabels`"));
+        // `F` lacks `crate` only because `crat` was left out: not told twice.
+        assert!(found[1].starts_with("shop.yaml:6:5: unknown field `crat`"));
+        assert!(
+            found[2].starts_with("shop.yaml:13:16: invalid"),
+            "{}",
+            found[2]
+        );
+        let source = partial.source.expect("the rest of the file parses");
+        let functions: Vec<&str> = source.file.functions.keys().map(|n| n.as_str()).collect();
+        assert_eq!(functions, ["G"]);
+        assert_eq!(source.text, text, "the text is kept as written");
+        assert!(partial.left_out.contains(&"F".to_owned()));
     }
 
     #[test]

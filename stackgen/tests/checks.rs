@@ -15,7 +15,7 @@ fn fixtures() -> PathBuf {
 
 /// The findings for one fixture, paths relative to the fixture folder.
 fn findings(case: &Path) -> String {
-    let diags = match model::load(&case.join("model")).and_then(App::check) {
+    let diags = match App::load(&case.join("model")) {
         Ok(_) => Vec::new(),
         Err(diags) => diags,
     };

@@ -116,8 +116,7 @@ impl Layout {
 /// Loads and checks the model; on findings, prints them all (sorted, with snippets and
 /// help) to stderr and returns `None`.
 pub fn load_app(layout: &Layout) -> Option<App> {
-    let result = model::load(&layout.model_dir()).and_then(App::check);
-    match result {
+    match App::load(&layout.model_dir()) {
         Ok(app) => Some(app),
         Err(diags) => {
             report(&diags);
