@@ -237,7 +237,10 @@ fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
         .iter()
         .map(|s| declare(&s.path, &s.file, diags))
         .collect();
-    for i in 0..model.services.len() {
+    // In dependency order, so that an output re-exporting an import is resolved before
+    // the services that import it look it up.
+    let order = dependency_order(model, &service_index, diags);
+    for &i in &order {
         let imports = resolve_imports(model, &service_index, &scopes, i, diags);
         scopes[i].imports = imports;
     }
@@ -251,7 +254,6 @@ fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
         };
         cx.check_service();
     }
-    let order = dependency_order(model, &service_index, diags);
     (scopes, order)
 }
 

@@ -89,3 +89,33 @@ fn the_app_model_has_no_findings() {
         );
     }
 }
+
+#[test]
+fn an_import_re_exported_by_a_later_file_resolves_to_its_origin() {
+    // Arrange: `audit` (first by file name) imports what `catalog` re-exports from `stock`.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/reexport_chain/model");
+
+    // Act
+    let app = App::load(&dir).unwrap_or_else(|diags| {
+        panic!(
+            "{}",
+            diags
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+
+    // Assert: the variable's value is the table that `stock` declares.
+    let audit = app.service("audit").expect("audit");
+    let binding = &audit.functions["AuditFunction"].environment["ITEMS_TABLE"];
+    let stackgen::app::Binding::Value(reference) = binding else {
+        panic!("ITEMS_TABLE is a reference, not {binding:?}");
+    };
+    let origin = reference.import.as_ref().expect("an import");
+    assert_eq!(
+        (origin.service.as_str(), origin.resource.as_str()),
+        ("stock", "ItemsTable")
+    );
+}
