@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::check::{Attr, Checked, ImportTarget, Kind, Resolved, Scope};
+use crate::check::{Attr, Checked, EnvTarget, ImportTarget, Kind, Resolved, Scope};
 use crate::model::{
-    self, AppFile, Architecture, Authorizer, EnvValue, Model, Name, Permission, QueueTrigger,
-    Runtime, ServiceFile, Source, Tracing,
+    self, AppFile, Architecture, Authorizer, Model, Name, Permission, QueueTrigger, Runtime,
+    ServiceFile, Source, Tracing,
 };
 use crate::vtl::CallerSource;
 
@@ -332,15 +332,9 @@ fn function(
     let mut environment = BTreeMap::new();
     environment.insert("RUST_LOG".to_owned(), Binding::Text(d.log_level.clone()));
     for (var, value) in &f.environment {
-        let binding = match &value.value {
-            EnvValue::Value(s) => Binding::Text(s.clone()),
-            EnvValue::Table(x)
-            | EnvValue::Queue(x)
-            | EnvValue::Bus(x)
-            | EnvValue::UserPool(x)
-            | EnvValue::UserPoolClient(x)
-            | EnvValue::UserPoolGroup(x)
-            | EnvValue::Parameter(x) => Binding::Value(reference(scope, origins, x.as_str())),
+        let binding = match value.target() {
+            EnvTarget::Literal(s) => Binding::Text(s.to_owned()),
+            EnvTarget::Named(x, _) => Binding::Value(reference(scope, origins, x.as_str())),
         };
         environment.insert(var.to_string(), binding);
     }

@@ -419,6 +419,32 @@ fn declare(file: &Path, svc: &ServiceFile, diags: &mut Vec<Diagnostic>) -> Scope
     scope
 }
 
+/// What an environment variable's value stands for.
+#[derive(Clone, Copy, Debug)]
+pub enum EnvTarget<'a> {
+    /// A literal.
+    Literal(&'a str),
+    /// A name of the service, which must be of this kind.
+    Named(&'a Sp<Name>, Kind),
+}
+
+impl EnvValue {
+    /// What the value stands for: the one place that maps each form to a kind.
+    pub fn target(&self) -> EnvTarget<'_> {
+        let (name, kind) = match self {
+            EnvValue::Value(s) => return EnvTarget::Literal(s),
+            EnvValue::Table(n) => (n, Kind::Table),
+            EnvValue::Queue(n) => (n, Kind::Queue),
+            EnvValue::Bus(n) => (n, Kind::Bus),
+            EnvValue::UserPool(n) => (n, Kind::UserPool),
+            EnvValue::UserPoolClient(n) => (n, Kind::UserPoolClient),
+            EnvValue::UserPoolGroup(n) => (n, Kind::UserPoolGroup),
+            EnvValue::Parameter(n) => (n, Kind::Parameter),
+        };
+        EnvTarget::Named(name, kind)
+    }
+}
+
 /// The kind and value an output carries, when its reference resolves locally.
 fn output_target(scope: &Scope, value: &OutputValue) -> Option<(Kind, Attr)> {
     let (name, attr) = match value {
@@ -904,23 +930,21 @@ impl Cx<'_> {
 
     fn check_variable(&mut self, name: &Sp<Name>, var: &str, value: &EnvValue) {
         let what = format!("environment variable `{var}` of `{name}`");
-        match value {
-            EnvValue::Value(_) => true,
-            EnvValue::Table(n) => self.expect(n, Kind::Table, Some(Attr::Ref), &what),
-            EnvValue::Queue(n) => self.expect(n, Kind::Queue, Some(Attr::Ref), &what),
-            EnvValue::Bus(n) => self.expect(n, Kind::Bus, Some(Attr::Ref), &what),
-            EnvValue::UserPool(n) => self.expect(n, Kind::UserPool, Some(Attr::Ref), &what),
-            EnvValue::UserPoolClient(n) => {
-                self.expect(n, Kind::UserPoolClient, Some(Attr::Ref), &what)
+        match value.target() {
+            EnvTarget::Literal(_) => {}
+            // A parameter's value may come from this service or from an import.
+            EnvTarget::Named(n, Kind::Parameter) => {
+                if !matches!(
+                    self.scope.resolve(n.as_str()),
+                    Some(Resolved::Local(Kind::Parameter) | Resolved::Imported(_))
+                ) {
+                    self.expect(n, Kind::Parameter, None, &what);
+                }
             }
-            EnvValue::UserPoolGroup(n) => {
-                self.expect(n, Kind::UserPoolGroup, Some(Attr::Ref), &what)
+            EnvTarget::Named(n, kind) => {
+                self.expect(n, kind, Some(Attr::Ref), &what);
             }
-            EnvValue::Parameter(n) => match self.scope.resolve(n.as_str()) {
-                Some(Resolved::Local(Kind::Parameter)) | Some(Resolved::Imported(_)) => true,
-                _ => self.expect(n, Kind::Parameter, None, &what),
-            },
-        };
+        }
     }
 
     fn check_permission(&mut self, name: &Sp<Name>, p: &Permission) {
