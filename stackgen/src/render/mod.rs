@@ -1,5 +1,7 @@
-//! Rendering: the checked model becomes a sorted, serializable view-model per template, and
-//! minijinja templates from `templates/` turn it into SAM YAML.
+//! Rendering: the checked [`crate::app::App`] becomes a sorted, serializable view-model per
+//! template, and minijinja templates from `templates/` turn it into SAM YAML. Each resource
+//! family builds its own part of the view in its own module (`parameters`, `data`,
+//! `messaging`, `functions`, `apis` with `cors`, `alarms`, `outputs`, `root`).
 //!
 //! Conventions:
 //! - One [`Renderer`] holds the minijinja environment, built once, with
