@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use crate::check::Origin;
 use crate::check::{Attr, Checked, EnvTarget, ImportTarget, Kind, Resolved, Scope};
 use crate::model::{
     self, AppFile, Architecture, Authorizer, Model, Name, Permission, QueueTrigger, Runtime,
@@ -94,15 +95,6 @@ pub struct Reference {
     pub kind: Kind,
     /// Where the value comes from, when it is an import.
     pub import: Option<Origin>,
-}
-
-/// The service and resource that hold an import's value, imports of imports followed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Origin {
-    /// The service that declares the resource.
-    pub service: String,
-    /// The resource's name there.
-    pub resource: String,
 }
 
 /// An import, followed to the resource that holds its value.
@@ -195,20 +187,18 @@ impl App {
             scopes,
             order,
         } = checked;
-        let origins = import_origins(&model, &scopes, &order);
         let app = model.app;
         let services = model
             .services
             .into_iter()
             .zip(scopes)
-            .zip(origins)
-            .map(|((source, scope), origins)| {
+            .map(|(source, scope)| {
                 let functions = source
                     .file
                     .functions
                     .iter()
                     .map(|(name, f)| {
-                        let f = function(&app.file, &scope, &origins, name, f);
+                        let f = function(&app.file, &scope, name, f);
                         (f.name.clone(), f)
                     })
                     .collect();
@@ -221,10 +211,15 @@ impl App {
                 let imports = scope
                     .imports
                     .iter()
-                    .filter_map(|(name, target)| {
-                        let origin = origins.get(name)?.clone();
-                        let attr = target.attr;
-                        Some((name.clone(), Import { origin, attr }))
+                    .map(|(name, target)| {
+                        let origin = target.origin.clone();
+                        (
+                            name.clone(),
+                            Import {
+                                origin,
+                                attr: target.attr,
+                            },
+                        )
                     })
                     .collect();
                 Service {
@@ -281,60 +276,15 @@ impl Service {
     }
 }
 
-/// For each service, where each of its imports' values is held.
-fn import_origins(
-    model: &Model,
-    scopes: &[Scope],
-    order: &[usize],
-) -> Vec<BTreeMap<String, Origin>> {
-    let index: BTreeMap<&str, usize> = model
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.file.service.as_str(), i))
-        .collect();
-    let mut origins: Vec<BTreeMap<String, Origin>> = vec![BTreeMap::new(); scopes.len()];
-    // In dependency order, an exporter's own imports are final before its importers look.
-    for &me in order {
-        for (name, target) in &scopes[me].imports {
-            let Some(&other) = index.get(target.service.as_str()) else {
-                continue;
-            };
-            let Some(output) = model.services[other]
-                .file
-                .outputs
-                .iter()
-                .find(|(n, _)| n.as_str() == target.output)
-                .map(|(_, o)| &o.value.value)
-            else {
-                continue;
-            };
-            let resource = output.resource().as_str();
-            let origin = origins[other].get(resource).cloned().unwrap_or(Origin {
-                service: target.service.clone(),
-                resource: resource.to_owned(),
-            });
-            origins[me].insert(name.clone(), origin);
-        }
-    }
-    origins
-}
-
 /// `f` with the app's defaults applied and its environment resolved.
-fn function(
-    app: &AppFile,
-    scope: &Scope,
-    origins: &BTreeMap<String, Origin>,
-    name: &Name,
-    f: &model::Function,
-) -> Function {
+fn function(app: &AppFile, scope: &Scope, name: &Name, f: &model::Function) -> Function {
     let d = &app.defaults;
     let mut environment = BTreeMap::new();
     environment.insert("RUST_LOG".to_owned(), Binding::Text(d.log_level.clone()));
     for (var, value) in &f.environment {
         let binding = match value.target() {
             EnvTarget::Literal(s) => Binding::Text(s.to_owned()),
-            EnvTarget::Named(x, _) => Binding::Value(reference(scope, origins, x.as_str())),
+            EnvTarget::Named(x, _) => Binding::Value(reference(scope, x.as_str())),
         };
         environment.insert(var.to_string(), binding);
     }
@@ -360,10 +310,10 @@ fn function(
 }
 
 /// `name` as the checks resolved it.
-fn reference(scope: &Scope, origins: &BTreeMap<String, Origin>, name: &str) -> Reference {
+fn reference(scope: &Scope, name: &str) -> Reference {
     let (kind, import) = match scope.resolve(name) {
         Some(Resolved::Local(kind)) => (kind, None),
-        Some(Resolved::Imported(ImportTarget { kind, .. })) => (kind, origins.get(name).cloned()),
+        Some(Resolved::Imported(ImportTarget { kind, origin, .. })) => (kind, Some(origin)),
         // The checks refuse undefined names; a parameter is the safest reading.
         None => (Kind::Parameter, None),
     };

@@ -128,6 +128,17 @@ pub struct ImportTarget {
     pub kind: Kind,
     /// Which value.
     pub attr: Attr,
+    /// The service and resource that hold the value, re-exports followed.
+    pub origin: Origin,
+}
+
+/// The service and resource that hold an import's value, imports of imports followed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The service that declares the resource.
+    pub service: String,
+    /// The resource's name there.
+    pub resource: String,
 }
 
 /// How a reference resolved.
@@ -446,16 +457,28 @@ impl EnvValue {
 }
 
 /// The kind and value an output carries, when its reference resolves locally.
-fn output_target(scope: &Scope, value: &OutputValue) -> Option<(Kind, Attr)> {
-    let (name, attr) = match value {
-        OutputValue::Ref(n) => (n, Attr::Ref),
-        OutputValue::Arn(n) => (n, Attr::Arn),
-        OutputValue::Endpoint(n) => (n, Attr::Endpoint),
+fn output_target(
+    service: &str,
+    scope: &Scope,
+    value: &OutputValue,
+) -> Option<(Kind, Attr, Origin)> {
+    let name = value.resource();
+    let attr = match value {
+        OutputValue::Ref(_) => Attr::Ref,
+        OutputValue::Arn(_) => Attr::Arn,
+        OutputValue::Endpoint(_) => Attr::Endpoint,
     };
     match scope.resolve(name.as_str())? {
-        Resolved::Local(kind) => Some((kind, attr)),
+        Resolved::Local(kind) => Some((
+            kind,
+            attr,
+            Origin {
+                service: service.to_owned(),
+                resource: name.as_str().to_owned(),
+            },
+        )),
         // Re-exporting an import passes its value on unchanged.
-        Resolved::Imported(t) if attr == Attr::Ref => Some((t.kind, t.attr)),
+        Resolved::Imported(t) if attr == Attr::Ref => Some((t.kind, t.attr, t.origin.clone())),
         Resolved::Imported(_) => None,
     }
 }
@@ -516,7 +539,9 @@ fn resolve_imports(
             continue;
         };
         // An output whose own reference is broken is reported in its own file.
-        if let Some((kind, attr)) = output_target(&scopes[other], &output.value) {
+        if let Some((kind, attr, origin)) =
+            output_target(import.service.as_str(), &scopes[other], &output.value)
+        {
             out.insert(
                 name.as_str().to_string(),
                 ImportTarget {
@@ -524,6 +549,7 @@ fn resolve_imports(
                     output: import.output.as_str().to_string(),
                     kind,
                     attr,
+                    origin,
                 },
             );
         }
