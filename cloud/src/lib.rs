@@ -31,7 +31,7 @@ use endpoint::{Clients, Endpoint};
 use functions::Profile;
 use resources::{Physical, Resolved};
 use stackgen::app::App;
-use stackgen::model::{Authorizer, Integration};
+use stackgen::model::{Authorizer, Ident, Integration};
 use triggers::Triggers;
 
 /// Why a local run or invocation failed.
@@ -102,6 +102,9 @@ pub struct Options {
     /// After start-up, sign in a demo admin and a demo user in every user pool and print
     /// their ID tokens (only [`run`] does).
     pub demo_users: bool,
+    /// The environment the services' outputs are published under
+    /// (`/<project>/<environment>/outputs/service/<service>`).
+    pub environment: Ident,
 }
 
 impl Options {
@@ -118,6 +121,8 @@ impl Options {
             watch: false,
             progress: false,
             demo_users: false,
+            environment: Ident::new(resources::LOCAL_ENVIRONMENT)
+                .expect("`local` is an environment name"),
         }
     }
 }
@@ -261,7 +266,7 @@ pub async fn start(app: &App, options: Options) -> Result<Running, LocalError> {
     }
     progress.step(&format!("serving {} APIs", apis.len()));
     let started = async {
-        resources::publish_outputs(&resolved, &clients).await?;
+        resources::publish_outputs(&resolved, options.environment.as_str(), &clients).await?;
         Ok::<_, LocalError>(Triggers::start(
             app,
             &resolved,

@@ -744,20 +744,26 @@ async fn create_rule(
     Ok(arn)
 }
 
-/// The environment a local run publishes its outputs under.
+/// The environment a local run publishes its outputs under unless told another
+/// (`stackgen-cloud local --environment`).
 pub const LOCAL_ENVIRONMENT: &str = "local";
 
 /// Writes each service's published outputs to
-/// `/<project>/local/outputs/service/<service>` (as a deployed environment does under its name),
+/// `/<project>/<environment>/outputs/service/<service>`, as a deployed environment does,
 /// one JSON object per service with the same keys as on AWS. Call it once the APIs have
 /// their URLs ([`Resolved::set_api_url`]).
-pub async fn publish_outputs(resolved: &Resolved, clients: &Clients) -> Result<(), ResourceError> {
+pub async fn publish_outputs(
+    resolved: &Resolved,
+    environment: &str,
+    clients: &Clients,
+) -> Result<(), ResourceError> {
     for service in resolved.services() {
         let outputs = resolved.published_outputs(service);
         if outputs.is_empty() {
             continue;
         }
-        let name = output_parameter(resolved.project(), service);
+        let name =
+            stackgen::model::outputs_parameter_name(resolved.project(), environment, service);
         let value = serde_json::to_string(&outputs).map_err(|e| create_error(&name, e))?;
         clients
             .ssm
@@ -771,11 +777,6 @@ pub async fn publish_outputs(resolved: &Resolved, clients: &Clients) -> Result<(
             .map_err(|e| create_error(&format!("SSM parameter {name}"), e))?;
     }
     Ok(())
-}
-
-/// The SSM parameter holding a service's outputs in a local run.
-pub fn output_parameter(project: &str, service: &str) -> String {
-    stackgen::model::outputs_parameter_name(project, LOCAL_ENVIRONMENT, service)
 }
 
 #[cfg(test)]

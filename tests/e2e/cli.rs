@@ -30,6 +30,8 @@ fn serve_stackgen_local_when_asked() {
         watch: false,
         demo_users: true,
         root: Some(root()),
+        environment: stackgen::model::Ident::new(stackgen_cloud::resources::LOCAL_ENVIRONMENT)
+            .expect("an environment name"),
     };
     let outcome = stackgen_cloud::commands::local::run(&args);
     assert!(

@@ -99,6 +99,9 @@ async fn start() -> stackgen_cloud::Running {
     // building them again here with only the handler crates selected would unify other
     // features and compile the SDK crates a second time.
     options.no_build = std::env::var_os("E2E_PREBUILT").is_some();
+    // Not the default `local`: every test then also shows the outputs go where
+    // `--environment` says.
+    options.environment = stackgen::model::Ident::new(ENVIRONMENT).expect("an environment name");
     if std::env::var_os("E2E_LOGS").is_none() {
         options.log_sink = stackgen_runtime::LogSink::Discard;
     }
@@ -107,15 +110,14 @@ async fn start() -> stackgen_cloud::Running {
         .unwrap_or_else(|e| panic!("stackgen local did not start: {e}"))
 }
 
-/// Reads `/<project>/local/outputs/service/<service>` for every service, as a client of a
+/// The environment the shared app runs as.
+const ENVIRONMENT: &str = "e2e";
+
+/// Reads `/<project>/e2e/outputs/service/<service>` for every service, as a client of a
 /// deployed stack would (under the environment's name).
 async fn read_outputs(endpoint: &str, project: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let clients = Clients::new(endpoint).await;
-    let prefix = stackgen::model::outputs_parameter_name(
-        project,
-        stackgen_cloud::resources::LOCAL_ENVIRONMENT,
-        "",
-    );
+    let prefix = stackgen::model::outputs_parameter_name(project, ENVIRONMENT, "");
     let mut outputs = BTreeMap::new();
     let mut pages = clients
         .ssm

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use stackgen::commands::{Layout, Outcome, load_app};
+use stackgen::model::Ident;
 
 use super::{CommandError, async_runtime};
 use crate::Options;
@@ -40,6 +41,11 @@ pub struct Args {
     /// as `<SERVICE>_<ROLE>_TOKEN=...` lines, ready for `curl -H "Authorization: ..."`.
     #[arg(long)]
     pub demo_users: bool,
+    /// The environment this run stands for: the services' outputs are published to
+    /// `/<project>/<NAME>/outputs/service/<service>`, as a deployed environment's are, so
+    /// clients written for one read a local run by its name.
+    #[arg(long, value_name = "NAME", default_value = crate::resources::LOCAL_ENVIRONMENT, value_parser = parse_environment)]
+    pub environment: Ident,
 }
 
 /// `--retry-delay`: a fixed delay, or `None` for the queue's visibility timeout.
@@ -63,6 +69,10 @@ fn parse_retry_delay(value: &str) -> Result<RetryDelay, String> {
         .map_err(|_| format!("expected whole seconds or `queue`, got `{value}`"))
 }
 
+fn parse_environment(value: &str) -> Result<Ident, String> {
+    Ident::new(value)
+}
+
 /// Runs until Ctrl-C.
 pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let layout = Layout::find(args.root.as_deref())?;
@@ -82,6 +92,7 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     options.watch = args.watch;
     options.progress = true;
     options.demo_users = args.demo_users;
+    options.environment = args.environment.clone();
     let tokio = async_runtime()?;
     tokio.block_on(crate::run(&app, options))?;
     Ok(Outcome::Ok)
@@ -102,5 +113,25 @@ mod tests {
         let error = parse_retry_delay("soon").unwrap_err();
         assert!(error.contains("`soon`"), "{error}");
         assert!(parse_retry_delay("-1").is_err());
+    }
+
+    #[test]
+    fn the_environment_is_local_unless_named_and_a_bad_name_is_refused() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            local: Args,
+        }
+        let local = |argv: &[&str]| Cli::try_parse_from(argv).map(|c| c.local.environment);
+        assert_eq!(local(&["local"]).unwrap().as_str(), "local");
+        assert_eq!(
+            local(&["local", "--environment", "dev-2"])
+                .unwrap()
+                .as_str(),
+            "dev-2"
+        );
+        let error = local(&["local", "--environment", "Prod_1"]).unwrap_err();
+        assert!(error.to_string().contains("Prod_1"), "{error}");
     }
 }
