@@ -280,6 +280,34 @@ pub async fn sdk_config(url: &str) -> aws_config::SdkConfig {
 
 /// The region of local runs.
 pub const REGION: &str = "us-east-1";
+
+/// The name a Docker container reaches its host by: Docker Desktop defines it, Linux
+/// Docker with `--add-host host.docker.internal:host-gateway`.
+pub const CONTAINER_HOST: &str = "host.docker.internal";
+
+/// `url` as a container on this machine reaches it: a loopback host becomes
+/// [`CONTAINER_HOST`]; any other host (or a URL that does not parse) stays as it is.
+pub fn from_container(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let loopback = parsed.host_str().is_some_and(|host| {
+        host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if !loopback || parsed.set_host(Some(CONTAINER_HOST)).is_err() {
+        return url.to_owned();
+    }
+    // `Url` writes an empty path as `/`; keep the caller's form.
+    let out = parsed.to_string();
+    match out.strip_suffix('/') {
+        Some(trimmed) if !url.ends_with('/') => trimmed.to_owned(),
+        _ => out,
+    }
+}
 /// The access key id and secret of local runs; moto accepts any.
 pub const DUMMY_KEY: &str = "testing";
 
@@ -326,6 +354,23 @@ impl Clients {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loopback_endpoint_is_reached_from_a_container_through_the_host_name() {
+        for (url, expected) in [
+            ("http://127.0.0.1:5000", "http://host.docker.internal:5000"),
+            (
+                "http://localhost:5000/",
+                "http://host.docker.internal:5000/",
+            ),
+            ("http://[::1]:4566", "http://host.docker.internal:4566"),
+            ("http://10.1.2.3:5000", "http://10.1.2.3:5000"),
+            ("https://moto.example:443", "https://moto.example:443"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(from_container(url), expected, "{url}");
+        }
+    }
 
     #[test]
     fn a_missing_moto_server_says_how_to_install_it() {

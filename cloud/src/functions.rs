@@ -15,8 +15,7 @@ use stackgen_runtime::FunctionSpec;
 
 use super::endpoint;
 use super::resources::{Physical, Resolved};
-use stackgen::app::{App, Binding, Function};
-use stackgen::check::Kind;
+use stackgen::app::{App, Binding, ENDPOINT_VARIABLE, Function, JWKS_VARIABLE};
 
 /// Why a function could not be built or described.
 #[derive(Debug, thiserror::Error)]
@@ -240,35 +239,53 @@ pub fn template_env(
     endpoint_url: &str,
 ) -> Result<BTreeMap<String, String>, FunctionError> {
     let mut env = BTreeMap::new();
-    let mut pool_id = None;
     for (variable, binding) in &f.function.environment {
-        let reference = match binding {
-            Binding::Text(s) => {
-                env.insert(variable.clone(), s.clone());
-                continue;
-            }
-            Binding::Value(reference) => reference,
+        let value = match binding {
+            Binding::Text(s) => s.clone(),
+            Binding::Value(reference) => value(f, resolved, variable, &reference.name)?,
         };
-        if reference.kind == Kind::UserPool
-            && let Some(Physical::UserPool { id, .. }) =
-                resolved.resource(f.service, &reference.name)
-        {
-            pool_id = Some(id.clone());
-        }
-        let value = resolved.value(f.service, &reference.name).ok_or_else(|| {
-            FunctionError::Unresolved {
-                function: f.name.to_owned(),
-                variable: variable.clone(),
-                reference: reference.name.clone(),
-            }
-        })?;
         env.insert(variable.clone(), value);
     }
-    if let Some(id) = pool_id {
-        env.entry("JWKS_URL".to_owned())
+    if let Some(pool) = f.function.user_pool()
+        && let Some(Physical::UserPool { id, .. }) = resolved.resource(f.service, &pool.name)
+    {
+        env.entry(JWKS_VARIABLE.to_owned())
             .or_insert_with(|| format!("{endpoint_url}/{id}/.well-known/jwks.json"));
     }
     Ok(env)
+}
+
+/// What `reference` became in the endpoint, as `variable` of `f` reads it.
+fn value(
+    f: ModelFunction<'_>,
+    resolved: &Resolved,
+    variable: &str,
+    reference: &str,
+) -> Result<String, FunctionError> {
+    resolved
+        .value(f.service, reference)
+        .ok_or_else(|| FunctionError::Unresolved {
+            function: f.name.to_owned(),
+            variable: variable.to_owned(),
+            reference: reference.to_owned(),
+        })
+}
+
+/// The `--env-vars` file of `sam local invoke` for this run: per function, by logical id,
+/// every variable its template declares with its value here, `AWS_ENDPOINT_URL` and
+/// `JWKS_URL` as `endpoint_url` (the endpoint as a container reaches it) gives them.
+pub fn sam_env_vars(
+    functions: &[ModelFunction<'_>],
+    resolved: &Resolved,
+    endpoint_url: &str,
+) -> Result<serde_json::Value, FunctionError> {
+    let mut file = serde_json::Map::new();
+    for f in functions {
+        let mut env = template_env(*f, resolved, endpoint_url)?;
+        env.insert(ENDPOINT_VARIABLE.to_owned(), endpoint_url.to_owned());
+        file.insert(f.name.to_owned(), serde_json::json!(env));
+    }
+    Ok(serde_json::Value::Object(file))
 }
 
 /// The runtime's description of `f`: its binary in `bin_dir` (see [`bin_dir`]), its

@@ -164,6 +164,17 @@ impl Running {
         &self.resolved
     }
 
+    /// The `--env-vars` file that points `sam local invoke` of `app`'s functions at this
+    /// run (see [`functions::sam_env_vars`]), the endpoint as a container reaches it.
+    pub fn sam_env_vars(&self, app: &App) -> Result<serde_json::Value, LocalError> {
+        let endpoint = endpoint::from_container(self.endpoint_url());
+        Ok(functions::sam_env_vars(
+            &functions::all(app),
+            &self.resolved,
+            &endpoint,
+        )?)
+    }
+
     /// The function runtime.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
@@ -464,6 +475,7 @@ pub async fn run(app: &App, options: Options) -> Result<(), LocalError> {
     for api in running.apis() {
         println!("{} ({}): {}", api.name, api.service, api.url);
     }
+    write_sam_env_vars(app, &running, &root);
     if demo_users {
         print_demo_users(&running).await;
     }
@@ -504,6 +516,31 @@ pub async fn run(app: &App, options: Options) -> Result<(), LocalError> {
     eprintln!("stackgen local: stopping");
     running.stop().await;
     Ok(())
+}
+
+/// Where a local run writes the `--env-vars` file for `sam local invoke`, under the root.
+pub const SAM_ENV_VARS_FILE: &str = ".stackgen/sam-local-env.json";
+
+/// Writes [`SAM_ENV_VARS_FILE`] and says how to use it; a failure is reported and the
+/// app keeps running, as nothing else depends on the file.
+fn write_sam_env_vars(app: &App, running: &Running, root: &Path) {
+    let path = root.join(SAM_ENV_VARS_FILE);
+    let written = running
+        .sam_env_vars(app)
+        .map_err(|e| e.to_string())
+        .and_then(|vars| {
+            let text = serde_json::to_string_pretty(&vars).map_err(|e| e.to_string())?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&path, text + "\n").map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(()) => eprintln!(
+            "stackgen local: sam local invoke <Function> --env-vars {SAM_ENV_VARS_FILE} calls this run (docs/local.md)"
+        ),
+        Err(e) => eprintln!("stackgen local: could not write {}: {e}", path.display()),
+    }
 }
 
 /// Every function's binary, as [`start`] runs it.

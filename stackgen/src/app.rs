@@ -77,6 +77,23 @@ pub struct Function {
     pub dead_letter_queue: Option<String>,
 }
 
+/// The variable through which the AWS SDK of every handler takes another endpoint.
+pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
+
+/// The variable through which a function that verifies a pool's tokens takes another
+/// address of the pool's keys (a local endpoint serves them elsewhere than Cognito).
+pub const JWKS_VARIABLE: &str = "JWKS_URL";
+
+impl Function {
+    /// The user pool whose id the function reads, if any: it verifies that pool's tokens.
+    pub fn user_pool(&self) -> Option<&Reference> {
+        self.environment.values().find_map(|binding| match binding {
+            Binding::Value(reference) if reference.kind == Kind::UserPool => Some(reference),
+            _ => None,
+        })
+    }
+}
+
 /// The value of an environment variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Binding {

@@ -165,6 +165,18 @@ fn every_service_parameter_is_a_root_parameter_passed_to_its_service() {
             .collect::<Vec<_>>()
             .join("\n");
         for (parameter, has_default) in parameters(text) {
+            // A local invoke's endpoint is never a deploy-time value.
+            if parameter == stackgen::render::LOCAL_ENDPOINT_PARAMETER {
+                assert!(
+                    !root_parameters.contains_key(&parameter),
+                    "{service}: {parameter}"
+                );
+                assert!(
+                    !props.contains(&parameter),
+                    "{service}: {parameter} in\n{props}"
+                );
+                continue;
+            }
             // Imports have no default and come from another service's outputs; the alarm
             // topic is the root's own.
             let passed = if has_default || parameter == "Environment" {

@@ -63,6 +63,76 @@ impl Drop for Served {
     }
 }
 
+/// Resolves each rendered function's environment as `sam local invoke --env-vars FILE`
+/// does (SAM CLI's own code: it sets only variables the template declares) and prints it
+/// as JSON, by function.
+const SAM_RESOLVE_ENV: &str = r#"
+import json, sys
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
+env_vars = json.load(open(sys.argv[1]))
+out = {}
+for template in sys.argv[2:]:
+    stacks, _ = SamLocalStackProvider.get_stacks(template)
+    provider = SamFunctionProvider(stacks)
+    runner = LocalLambdaRunner(local_runtime=None, function_provider=provider, cwd=".",
+                               real_path=".", env_vars_values=env_vars)
+    for f in provider.get_all():
+        env = runner._make_env_vars(f).resolve()
+        declared = f.environment["Variables"]
+        out[f.name] = {k: v for k, v in env.items() if k in declared}
+print(json.dumps(out))
+"#;
+
+/// The `--env-vars` file the run wrote gives every function, as SAM resolves it, the run's
+/// endpoint as a container reaches it and the run's own resources, not the template's
+/// logical ids.
+fn sam_local_invoke_reaches_the_run(env_vars: &Path) {
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env_vars).expect("stackgen local wrote the --env-vars file"),
+    )
+    .expect("the --env-vars file is JSON");
+    let python = stackgen_cloud::endpoint::moto_server_path(&root())
+        .expect("the tools' virtualenv")
+        .with_file_name("python");
+    let templates = ["users", "orders", "userprofile", "orderstatus"]
+        .map(|s| root().join("generated").join(format!("{s}.yaml")));
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(SAM_RESOLVE_ENV)
+        .arg(env_vars)
+        .args(&templates)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let resolved: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the resolved environments");
+    let functions = resolved.as_object().expect("by function");
+    assert_eq!(functions.len(), 14, "{resolved:#}");
+    for (function, env) in functions {
+        assert_eq!(env, &written[function], "{function}: as SAM resolves it");
+        let endpoint = env["AWS_ENDPOINT_URL"].as_str().unwrap_or_default();
+        assert!(
+            endpoint.starts_with("http://host.docker.internal:"),
+            "{function}: {endpoint}"
+        );
+    }
+    assert_eq!(resolved["UsersFunction"]["USERS_TABLE"], "users-UsersTable");
+    let keys = resolved["AuthorizerFunction"]["JWKS_URL"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        keys.starts_with("http://host.docker.internal:")
+            && keys.ends_with("/.well-known/jwks.json"),
+        "{keys}"
+    );
+}
+
 /// Every live descendant of `pid`, from `/proc`.
 fn descendants(pid: u32) -> Vec<u32> {
     let mut parents = vec![pid];
@@ -104,6 +174,8 @@ fn parent_of(proc_dir: &Path) -> Option<u32> {
 fn stackgen_local_prints_its_apis_and_leaves_no_process_behind_on_ctrl_c() {
     // The shared app has built every handler binary.
     let _ = crate::helpers::app();
+    let env_vars = root().join(stackgen_cloud::SAM_ENV_VARS_FILE);
+    let _ = std::fs::remove_file(&env_vars);
     let mut served = Served(
         Command::new(std::env::current_exe().expect("the test binary"))
             .args([
@@ -200,6 +272,7 @@ fn stackgen_local_prints_its_apis_and_leaves_no_process_behind_on_ctrl_c() {
         (200, 200),
         "the demo user's orders, the admin's users"
     );
+    sam_local_invoke_reaches_the_run(&env_vars);
     let started = descendants(pid);
     assert!(
         started.len() > 10,

@@ -8,9 +8,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::expr::{get_att, r, sub, value_of};
+use super::parameters::{LOCAL_ENDPOINT_PARAMETER, USES_LOCAL_ENDPOINT};
 use super::{NamedProps, cfn, named};
-use crate::app::{Binding, Function};
-use crate::model::{Access, Json, Permission, QueueTrigger, Tracing};
+use crate::app::{Binding, ENDPOINT_VARIABLE, Function, JWKS_VARIABLE};
+use crate::model::{Access, Json, Permission, QueueTrigger, ServiceFile, Tracing};
 
 /// An `AWS::Serverless::Function` and its log group.
 #[derive(Serialize)]
@@ -43,8 +44,24 @@ pub(super) fn functions<'a>(
     (views, mappings)
 }
 
-fn properties(f: &Function) -> Json {
-    let env: BTreeMap<&str, Json> = f
+/// The conditions of a service's functions: whether a local invoke set an endpoint.
+pub(super) fn conditions(svc: &ServiceFile) -> Vec<(String, Value)> {
+    if svc.functions.is_empty() {
+        return Vec::new();
+    }
+    let set = json!({"Fn::Not": [{"Fn::Equals": [{"Ref": LOCAL_ENDPOINT_PARAMETER}, ""]}]});
+    vec![(USES_LOCAL_ENDPOINT.to_owned(), cfn(set))]
+}
+
+/// `value` when a local invoke set an endpoint; as deployed, no variable at all.
+fn when_local(value: Json) -> Json {
+    json!({"Fn::If": [USES_LOCAL_ENDPOINT, value, {"Ref": "AWS::NoValue"}]})
+}
+
+/// The function's variables: the model's, and those a local invoke needs to reach the
+/// local cloud (`sam local invoke --env-vars` sets only variables the template declares).
+fn environment(f: &Function) -> BTreeMap<&str, Json> {
+    let mut env: BTreeMap<&str, Json> = f
         .environment
         .iter()
         .map(|(var, binding)| {
@@ -55,6 +72,22 @@ fn properties(f: &Function) -> Json {
             (var.as_str(), value)
         })
         .collect();
+    env.insert(
+        ENDPOINT_VARIABLE,
+        when_local(json!({"Ref": LOCAL_ENDPOINT_PARAMETER})),
+    );
+    if let Some(pool) = f.user_pool() {
+        let keys = format!(
+            "${{{LOCAL_ENDPOINT_PARAMETER}}}/${{{}}}/.well-known/jwks.json",
+            pool.name
+        );
+        env.insert(JWKS_VARIABLE, when_local(sub(keys)));
+    }
+    env
+}
+
+fn properties(f: &Function) -> Json {
+    let env = environment(f);
     let mut props = json!({
         "Description": f.description,
         "CodeUri": format!("../handlers/{}", f.krate),

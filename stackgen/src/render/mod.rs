@@ -37,6 +37,7 @@ mod parameters;
 mod root;
 
 pub use cors::{CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, preflight_headers};
+pub use parameters::LOCAL_ENDPOINT_PARAMETER;
 pub use root::application_id;
 
 /// Errors while rendering.
@@ -176,6 +177,8 @@ struct ServiceView {
     source: String,
     description: String,
     parameters: Vec<parameters::ParamView>,
+    /// `Conditions`: name and expression, sorted by name.
+    conditions: Vec<(String, Value)>,
     tables: Vec<data::StatefulView>,
     user_pools: Vec<data::UserPoolView>,
     queues: Vec<data::StatefulView>,
@@ -241,6 +244,7 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
         ),
         description: svc.description.clone(),
         parameters: parameters::of_service(svc),
+        conditions: functions::conditions(svc),
         tables: data::tables(svc),
         user_pools: data::user_pools(svc),
         queues: messaging::queues(svc),

@@ -58,6 +58,24 @@ pub(super) fn environment() -> ParamView {
     }
 }
 
+/// The parameter through which `sam local invoke` points a service's functions at another
+/// AWS endpoint (`stackgen-cloud local`'s); empty, as deployed, it adds nothing.
+pub const LOCAL_ENDPOINT_PARAMETER: &str = "LocalEndpoint";
+
+/// The condition that holds when [`LOCAL_ENDPOINT_PARAMETER`] is set.
+pub const USES_LOCAL_ENDPOINT: &str = "UsesLocalEndpoint";
+
+/// A service's `LocalEndpoint`: for local invokes only, empty when deployed.
+fn local_endpoint() -> ParamView {
+    ParamView {
+        name: LOCAL_ENDPOINT_PARAMETER.into(),
+        kind: "String",
+        default: Some(cfn(serde_json::json!(""))),
+        description: "Only for sam local invoke: the AWS endpoint the functions call (stackgen-cloud local's); leave empty when deploying".into(),
+        allowed_pattern: Some(r"^$|^https?://[^\s]+$".into()),
+    }
+}
+
 /// The root's `AlarmEmail`: who hears the alarms, or nobody when empty.
 pub(super) fn alarm_email() -> ParamView {
     ParamView {
@@ -79,6 +97,9 @@ pub(super) fn of_service(svc: &ServiceFile) -> Vec<ParamView> {
         .map(|(n, p)| service_parameter(n.as_str(), p, p.description.clone()))
         .chain(std::iter::once(environment()))
         .collect();
+    if !svc.functions.is_empty() {
+        parameters.push(local_endpoint());
+    }
     if svc.alarms.is_some() {
         parameters.push(ParamView::required(
             ALARM_TOPIC_PARAMETER,
