@@ -32,6 +32,7 @@ pub mod check;
 pub mod commands;
 pub mod diag;
 pub mod diagram;
+pub mod diff;
 pub mod enclosing;
 pub mod model;
 pub mod recover;

@@ -22,6 +22,10 @@ enum Command {
     Validate(commands::validate::Args),
     /// Print the JSON Schema of the model files.
     Schema(commands::schema::Args),
+    /// Compare the templates the model renders with `generated/` at a git ref, resource
+    /// by resource, and flag replacements, orphans, wider permissions, removed outputs
+    /// and routes.
+    Diff(commands::diff::Args),
     /// Moved to `stackgen-cloud`; answers with the command to run instead.
     #[command(hide = true)]
     Local(Moved),
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
+        Command::Diff(args) => commands::diff::run(args),
         Command::Local(args) => return moved("local", args),
         Command::Invoke(args) => return moved("invoke", args),
     };

@@ -148,3 +148,111 @@ fn a_missing_repository_is_an_error_not_a_panic() {
         text(&out.stderr)
     );
 }
+
+/// Runs git in `dir`, failing the test when it fails.
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+}
+
+/// A [`sandbox`] that is a git repository with everything committed.
+fn committed_sandbox() -> tempfile::TempDir {
+    let tmp = sandbox();
+    git(tmp.path(), &["init", "-q"]);
+    git(tmp.path(), &["add", "."]);
+    git(tmp.path(), &["commit", "-q", "-m", "base"]);
+    tmp
+}
+
+#[test]
+fn diff_flags_each_risk_of_a_model_change_and_fails_only_on_those_asked() {
+    // Arrange: the repository committed, then a model change with four risks.
+    let tmp = committed_sandbox();
+    let dir = tmp.path();
+    let orders = dir.join("model/orders.yaml");
+    let model = std::fs::read_to_string(&orders).unwrap();
+    let changed = model
+        // The orders table's sort key: a new table, the old one's data gone.
+        .replacen("sort_key: { name: orderId }", "sort_key: { name: id }", 1)
+        // Get-order may now write too.
+        .replacen(
+            "ORDERS_TABLE: { table: OrdersTable }\n    permissions:\n      - { table: OrdersTable, access: read }\n  ListOrdersFunction",
+            "ORDERS_TABLE: { table: OrdersTable }\n    permissions:\n      - { table: OrdersTable, access: crud }\n  ListOrdersFunction",
+            1,
+        )
+        // Listing orders is gone from the API.
+        .replacen(
+            "      - { route: GET /orders, integration: { function: ListOrdersFunction } }\n",
+            "",
+            1,
+        )
+        // And so is an output.
+        .replacen(
+            "  IdempotencyTable:\n    description: Idempotency table name",
+            "  IdempotencyTableGone:\n    description: Idempotency table name",
+            1,
+        );
+    assert_ne!(changed, model);
+    std::fs::write(&orders, changed).unwrap();
+
+    // Act
+    let plain = stackgen(dir, &["diff"]);
+    let failing = stackgen(dir, &["diff", "--fail-on", "orphan,replace"]);
+    let passing = stackgen(dir, &["diff", "--against", "HEAD", "--fail-on", "orphan"]);
+    let markdown = stackgen(dir, &["diff", "--format", "markdown"]);
+
+    // Assert
+    let out = text(&plain.stdout);
+    assert!(plain.status.success(), "{out}{}", text(&plain.stderr));
+    for expected in [
+        "generated/orders.yaml",
+        "~ OrdersTable (AWS::DynamoDB::Table)",
+        "! replace: `Properties.KeySchema",
+        "~ GetOrderFunction (AWS::Serverless::Function)",
+        "! iam: new policies: {\"DynamoDBCrudPolicy\"",
+        "~ OrdersApi (AWS::Serverless::Api)",
+        "! route: routes removed: GET /orders",
+        "- Outputs.IdempotencyTable (Output)",
+        "! output:",
+        "+ Outputs.IdempotencyTableGone (Output)",
+    ] {
+        assert!(out.contains(expected), "`{expected}` in\n{out}");
+    }
+    assert!(
+        out.contains("risks: replace 1, iam 1, output 2, route 1"),
+        "{out}"
+    );
+    assert_eq!(failing.status.code(), Some(1), "{}", text(&failing.stdout));
+    assert_eq!(passing.status.code(), Some(0), "{}", text(&passing.stdout));
+    let table = text(&markdown.stdout);
+    assert!(
+        table.contains("| template | resource | type | change | risks |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| orders.yaml | OrdersTable | AWS::DynamoDB::Table |"),
+        "{table}"
+    );
+    assert!(table.contains("**replace**"), "{table}");
+}
+
+#[test]
+fn diff_of_an_unchanged_model_says_so_and_an_unknown_ref_is_an_error() {
+    let tmp = committed_sandbox();
+    let dir = tmp.path();
+    let same = stackgen(dir, &["diff", "--fail-on", "replace"]);
+    assert!(same.status.success());
+    assert_eq!(text(&same.stdout), "no change against HEAD\n");
+    let unknown = stackgen(dir, &["diff", "--against", "no-such-ref"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("no-such-ref"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}

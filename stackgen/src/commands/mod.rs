@@ -1,6 +1,7 @@
 //! The CLI's subcommands, one module each with its `Args` and `run`, and what they share:
 //! finding the repository, loading and checking the model, printing findings.
 
+pub mod diff;
 pub mod render;
 pub mod schema;
 pub mod validate;
@@ -46,6 +47,9 @@ pub enum CommandError {
     /// Rendering failed.
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
+    /// The templates could not be compared (git failed, or a template does not read).
+    #[error("cannot compare the templates: {0}")]
+    Diff(String),
     /// The JSON Schema could not be serialized.
     #[error("cannot print the schema: {0}")]
     Schema(#[from] serde_json::Error),
