@@ -93,24 +93,30 @@ async fn start() -> stackgen_cloud::Running {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let model = stackgen::model::load(&root.join("model")).expect("the model parses");
     let app = stackgen::app::App::check(model).expect("the model passes its checks");
+    stackgen_cloud::start(&app, options(ENVIRONMENT))
+        .await
+        .unwrap_or_else(|e| panic!("stackgen local did not start: {e}"))
+}
+
+/// The options of an app under test, running as `environment`: free ports, the handler
+/// binaries the workspace build made when `E2E_PREBUILT` is set, logs only with `E2E_LOGS`.
+pub fn options(environment: &str) -> stackgen_cloud::Options {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut options = stackgen_cloud::Options::new(&root);
     options.port_base = 0;
     // `cargo test --workspace` builds every package's binaries before any test runs;
     // building them again here with only the handler crates selected would unify other
     // features and compile the SDK crates a second time.
     options.no_build = std::env::var_os("E2E_PREBUILT").is_some();
-    // Not the default `local`: every test then also shows the outputs go where
-    // `--environment` says.
-    options.environment = stackgen::model::Ident::new(ENVIRONMENT).expect("an environment name");
     if std::env::var_os("E2E_LOGS").is_none() {
         options.log_sink = stackgen_runtime::LogSink::Discard;
     }
-    stackgen_cloud::start(&app, options)
-        .await
-        .unwrap_or_else(|e| panic!("stackgen local did not start: {e}"))
+    options.environment = stackgen::model::Ident::new(environment).expect("an environment name");
+    options
 }
 
-/// The environment the shared app runs as.
+/// The environment the shared app runs as: not the default `local`, so every test also
+/// shows the outputs go where `--environment` says.
 const ENVIRONMENT: &str = "e2e";
 
 /// Reads `/<project>/e2e/outputs/service/<service>` for every service, as a client of a
