@@ -982,7 +982,17 @@ impl Cx<'_> {
         };
         let access = p.access();
         let allowed: &[Access] = match kind {
-            Kind::Table => &[Access::Read, Access::Write, Access::Crud],
+            Kind::Table => &[
+                Access::Get,
+                Access::Query,
+                Access::Scan,
+                Access::Put,
+                Access::Update,
+                Access::Delete,
+                Access::Read,
+                Access::Write,
+                Access::Crud,
+            ],
             Kind::Queue => &[Access::Send, Access::Poll],
             _ => &[Access::PutEvents],
         };

@@ -957,6 +957,18 @@ pub enum Access {
     Write,
     /// Read, write and delete.
     Crud,
+    /// `GetItem` only (also inside a transaction's condition check).
+    Get,
+    /// `Query` only.
+    Query,
+    /// `Scan` only.
+    Scan,
+    /// `PutItem` only (also as a transaction's put).
+    Put,
+    /// `UpdateItem` only (also as a transaction's update).
+    Update,
+    /// `DeleteItem` only (also as a transaction's delete).
+    Delete,
     /// Send messages.
     Send,
     /// Receive and delete messages.
@@ -972,9 +984,29 @@ impl Access {
             Access::Read => "read",
             Access::Write => "write",
             Access::Crud => "crud",
+            Access::Get => "get",
+            Access::Query => "query",
+            Access::Scan => "scan",
+            Access::Put => "put",
+            Access::Update => "update",
+            Access::Delete => "delete",
             Access::Send => "send",
             Access::Poll => "poll",
             Access::PutEvents => "put-events",
+        }
+    }
+
+    /// The one DynamoDB action a single-action table access grants; `None` for the
+    /// broader ones (`read`, `write`, `crud`) and the other kinds'.
+    pub fn table_action(self) -> Option<&'static str> {
+        match self {
+            Access::Get => Some("dynamodb:GetItem"),
+            Access::Query => Some("dynamodb:Query"),
+            Access::Scan => Some("dynamodb:Scan"),
+            Access::Put => Some("dynamodb:PutItem"),
+            Access::Update => Some("dynamodb:UpdateItem"),
+            Access::Delete => Some("dynamodb:DeleteItem"),
+            _ => None,
         }
     }
 }

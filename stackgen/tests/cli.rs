@@ -181,7 +181,7 @@ fn diff_flags_each_risk_of_a_model_change_and_fails_only_on_those_asked() {
         .replacen("sort_key: { name: orderId }", "sort_key: { name: id }", 1)
         // Get-order may now write too.
         .replacen(
-            "ORDERS_TABLE: { table: OrdersTable }\n    permissions:\n      - { table: OrdersTable, access: read }\n  ListOrdersFunction",
+            "ORDERS_TABLE: { table: OrdersTable }\n    permissions:\n      - { table: OrdersTable, access: get }\n  ListOrdersFunction",
             "ORDERS_TABLE: { table: OrdersTable }\n    permissions:\n      - { table: OrdersTable, access: crud }\n  ListOrdersFunction",
             1,
         )
@@ -214,7 +214,7 @@ fn diff_flags_each_risk_of_a_model_change_and_fails_only_on_those_asked() {
         "~ OrdersTable (AWS::DynamoDB::Table)",
         "! replace: `Properties.KeySchema",
         "~ GetOrderFunction (AWS::Serverless::Function)",
-        "! iam: new policies: {\"DynamoDBCrudPolicy\"",
+        "! iam: new grants: dynamodb:BatchGetItem on",
         "~ OrdersApi (AWS::Serverless::Api)",
         "! route: routes removed: GET /orders",
         "- Outputs.IdempotencyTable (Output)",

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The rendered templates (the `.yaml` files), by name.
 fn files() -> BTreeMap<String, String> {
@@ -278,12 +278,13 @@ fn the_root_template_wires_cross_service_parameters() {
 }
 
 #[test]
-fn orderstatus_writes_the_orders_table_through_a_parameter() {
+fn orderstatus_updates_the_orders_table_through_a_parameter() {
     let text = &files()["orderstatus.yaml"];
     let f = resource(text, "UpdateOrderStatusFunction");
     assert!(f.contains("ORDERS_TABLE: !Ref OrdersTable"), "{f}");
+    // UpdateItem only, on the imported table's name: never a put that could create an order.
     assert!(
-        f.contains("- DynamoDBWritePolicy:\n            TableName: !Ref OrdersTable"),
+        f.contains("- Statement:\n            - Action:\n                - \"dynamodb:UpdateItem\"\n              Effect: \"Allow\"\n              Resource: !Sub \"arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${OrdersTable}\""),
         "{f}"
     );
     assert!(
@@ -750,9 +751,9 @@ fn the_architecture_diagrams_show_every_service_and_the_paths_between_them() {
         "orderstatus__RestaurantBus -->|\"OrderUpdatedRule\"| orderstatus__UpdateOrderStatusFunction",
         "userprofile__FavoritesQueue -->|trigger| userprofile__FavoritesConsumerFunction",
         "userprofile__FavoritesQueue -.->|\"after 3 receives\"| userprofile__FavoritesDLQ",
-        "orderstatus__UpdateOrderStatusFunction -->|\"write\"| orders__OrdersTable",
+        "orderstatus__UpdateOrderStatusFunction -->|\"update\"| orders__OrdersTable",
         "users__UserPool -.->|authorizes| orders__OrdersApi",
-        "orders__CancelOrderFunction -->|\"read, write\"| orders__OrdersTable",
+        "orders__CancelOrderFunction -->|\"get, update\"| orders__OrdersTable",
     ] {
         assert!(text.contains(edge), "missing: {edge}");
     }
@@ -762,4 +763,55 @@ fn the_architecture_diagrams_show_every_service_and_the_paths_between_them() {
         orderstatus.contains("  orders__OrdersTable[\"OrdersTable (orders)\"]"),
         "{orderstatus}"
     );
+}
+
+#[test]
+fn every_function_has_exactly_the_table_actions_docs_wiring_lists() {
+    // The documented table: function → table → actions.
+    let docs = std::fs::read_to_string(common::repo().join("docs/wiring.md")).expect("docs");
+    let section = docs
+        .split("## Table permissions")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the permissions section");
+    let documented: BTreeMap<(String, String), BTreeSet<String>> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("Function |"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            let actions = cells[2].split(", ").map(|a| format!("dynamodb:{a}")).collect();
+            ((cells[0].to_owned(), cells[1].to_owned()), actions)
+        })
+        .collect();
+
+    // The rendered one: every table statement of every function.
+    let mut rendered: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (file, text) in files() {
+        if !file.ends_with(".yaml") || file == "template.yaml" {
+            continue;
+        }
+        let template = stackgen::diff::read::template(&text).expect("the template reads back");
+        for (name, resource) in template["Resources"].as_object().expect("resources") {
+            let policies = resource["Properties"]["Policies"].as_array();
+            for policy in policies.into_iter().flatten() {
+                assert!(
+                    !policy.as_object().is_some_and(|p| p.keys().any(|k| k.starts_with("DynamoDB"))),
+                    "{name}: a broad DynamoDB policy template: {policy}"
+                );
+                for statement in policy["Statement"].as_array().into_iter().flatten() {
+                    let on = statement["Resource"]["Fn::Sub"].as_str().unwrap_or_default();
+                    let Some(table) = on.split(":table/${").nth(1) else {
+                        continue;
+                    };
+                    let table = table.trim_end_matches('}').to_owned();
+                    let actions = statement["Action"].as_array().expect("actions");
+                    rendered
+                        .entry((name.clone(), table))
+                        .or_default()
+                        .extend(actions.iter().map(|a| a.as_str().unwrap().to_owned()));
+                }
+            }
+        }
+    }
+    assert_eq!(rendered, documented);
 }

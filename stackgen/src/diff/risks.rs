@@ -119,21 +119,97 @@ fn widened(kind: &str, before: Option<&Value>, after: Option<&Value>) -> Option<
             }
         };
     }
-    let new: BTreeSet<String> = policies(after);
-    let old = before.map(policies).unwrap_or_default();
-    let added: Vec<&String> = new.difference(&old).collect();
-    (!added.is_empty()).then(|| {
-        let list: Vec<&str> = added.iter().map(|s| s.as_str()).collect();
-        format!("new policies: {}", list.join(", "))
-    })
+    let new = function_grants(after);
+    let old = before.map(function_grants).unwrap_or_default();
+    let added: Vec<&str> = new.difference(&old).map(String::as_str).collect();
+    (!added.is_empty()).then(|| format!("new grants: {}", added.join("; ")))
 }
 
-/// A function's policies (SAM policy templates or statements), each as compact JSON.
-fn policies(resource: &Value) -> BTreeSet<String> {
-    resource["Properties"]["Policies"]
+/// SAM's DynamoDB policy templates and the actions each grants on its table and the
+/// table's indexes (from SAM's `policy_templates.json`).
+const DYNAMODB_TEMPLATES: &[(&str, &[&str])] = &[
+    (
+        "DynamoDBReadPolicy",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:Scan",
+            "dynamodb:Query",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DescribeTable",
+        ],
+    ),
+    (
+        "DynamoDBWritePolicy",
+        &[
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+        ],
+    ),
+    (
+        "DynamoDBCrudPolicy",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:ConditionCheckItem",
+        ],
+    ),
+];
+
+/// What a function's policies grant, as `action on resource` where the policy says (a
+/// statement, or a DynamoDB template expanded as SAM expands it), else the policy itself;
+/// so a template replaced by a narrower statement is not a new grant.
+fn function_grants(resource: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for policy in resource["Properties"]["Policies"]
         .as_array()
-        .map(|p| p.iter().map(Value::to_string).collect())
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+    {
+        let template = DYNAMODB_TEMPLATES
+            .iter()
+            .find_map(|(name, actions)| Some((policy.get(name)?, *actions)));
+        if let Some((args, actions)) = template {
+            let table = match args["TableName"]["Ref"].as_str() {
+                Some(name) => format!("${{{name}}}"),
+                None => args["TableName"].as_str().unwrap_or_default().to_owned(),
+            };
+            let arn = format!(
+                "arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}"
+            );
+            for on in [arn.clone(), format!("{arn}/index/*")] {
+                let on = serde_json::json!({ "Fn::Sub": on }).to_string();
+                out.extend(actions.iter().map(|a| format!("{a} on {on}")));
+            }
+        } else if let Some(statements) = policy["Statement"].as_array() {
+            for s in statements.iter().filter(|s| s["Effect"] == "Allow") {
+                for action in one_or_many(&s["Action"]) {
+                    for on in one_or_many(&s["Resource"]) {
+                        let action = action.as_str().unwrap_or_default();
+                        out.insert(format!("{action} on {on}"));
+                    }
+                }
+            }
+        } else {
+            out.insert(policy.to_string());
+        }
+    }
+    out
+}
+
+/// A statement's field as a list: itself when it is one value.
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
 }
 
 /// Every statement of every policy document in a granting resource, as compact JSON; a

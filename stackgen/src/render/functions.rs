@@ -109,19 +109,52 @@ fn properties(f: &Function) -> Json {
     props
 }
 
-/// The function's policies in the model's order, each once: its permissions, then what its
-/// triggers need to poll their queues.
+/// The function's policies in the model's order, each once: its permissions (the
+/// single-action table accesses of a table as one statement, where the table's first
+/// one is), then what its triggers need to poll their queues.
 fn policies(f: &Function) -> Vec<Json> {
     let mut policies: Vec<Json> = Vec::new();
     let mut seen = BTreeSet::new();
-    let granted = f.permissions.iter().map(policy);
+    let mut granted = Vec::new();
+    for p in &f.permissions {
+        match (p, p.access().value.table_action()) {
+            (Permission::Table { table, .. }, Some(_)) => {
+                if seen.insert(format!("actions on {table}")) {
+                    granted.push(table_statement(f, table.as_str()));
+                }
+            }
+            _ => granted.push(policy(p)),
+        }
+    }
     let polled = f.triggers.iter().map(|t| poller_policy(t.queue.as_str()));
-    for p in granted.chain(polled) {
+    for p in granted.into_iter().chain(polled) {
         if seen.insert(p.to_string()) {
             policies.push(p);
         }
     }
     policies
+}
+
+/// One statement granting every single action `f` has on `table`, on that table only
+/// (its name, local or imported, makes the ARN, as SAM's own DynamoDB policies do).
+fn table_statement(f: &Function, table: &str) -> Json {
+    let actions: BTreeSet<&str> = f
+        .permissions
+        .iter()
+        .filter_map(|p| match p {
+            Permission::Table { table: t, access } if t.as_str() == table => {
+                access.value.table_action()
+            }
+            _ => None,
+        })
+        .collect();
+    json!({"Statement": [{
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": sub(format!(
+            "arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/${{{table}}}"
+        )),
+    }]})
 }
 
 /// The SAM policy template (or statement) granting one permission.
