@@ -779,7 +779,10 @@ fn every_function_has_exactly_the_table_actions_docs_wiring_lists() {
         .filter(|l| l.starts_with("| ") && l.contains("Function |"))
         .map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-            let actions = cells[2].split(", ").map(|a| format!("dynamodb:{a}")).collect();
+            let actions = cells[2]
+                .split(", ")
+                .map(|a| format!("dynamodb:{a}"))
+                .collect();
             ((cells[0].to_owned(), cells[1].to_owned()), actions)
         })
         .collect();
@@ -795,11 +798,15 @@ fn every_function_has_exactly_the_table_actions_docs_wiring_lists() {
             let policies = resource["Properties"]["Policies"].as_array();
             for policy in policies.into_iter().flatten() {
                 assert!(
-                    !policy.as_object().is_some_and(|p| p.keys().any(|k| k.starts_with("DynamoDB"))),
+                    !policy
+                        .as_object()
+                        .is_some_and(|p| p.keys().any(|k| k.starts_with("DynamoDB"))),
                     "{name}: a broad DynamoDB policy template: {policy}"
                 );
                 for statement in policy["Statement"].as_array().into_iter().flatten() {
-                    let on = statement["Resource"]["Fn::Sub"].as_str().unwrap_or_default();
+                    let on = statement["Resource"]["Fn::Sub"]
+                        .as_str()
+                        .unwrap_or_default();
                     let Some(table) = on.split(":table/${").nth(1) else {
                         continue;
                     };
