@@ -55,6 +55,10 @@ fn render_check_fails_and_names_the_stale_file() {
     std::fs::write(&users, edited).unwrap();
     std::fs::remove_file(tmp.path().join("generated/orders.yaml")).unwrap();
     std::fs::write(tmp.path().join("generated/old.yaml"), "x: 1\n").unwrap();
+    // A diagram page the model no longer produces is stale too; a file of a kind
+    // rendering never writes is left alone.
+    std::fs::write(tmp.path().join("generated/old.md"), "# old\n").unwrap();
+    std::fs::write(tmp.path().join("generated/.gitkeep"), "").unwrap();
 
     let out = stackgen(tmp.path(), &["render", "--check"]);
 
@@ -66,8 +70,16 @@ fn render_check_fails_and_names_the_stale_file() {
     );
     assert!(err.contains("orders.yaml: missing"), "{err}");
     assert!(err.contains("old.yaml: not produced by the model"), "{err}");
+    assert!(err.contains("old.md: not produced by the model"), "{err}");
+    assert!(!err.contains(".gitkeep"), "{err}");
     // --check never writes.
     assert!(!tmp.path().join("generated/orders.yaml").exists());
+
+    // Rendering removes what is stale and keeps the rest.
+    let out = stackgen(tmp.path(), &["render"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!tmp.path().join("generated/old.md").exists());
+    assert!(tmp.path().join("generated/.gitkeep").exists());
 }
 
 #[test]

@@ -89,7 +89,8 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     Ok(Outcome::Ok)
 }
 
-/// Compares rendered files with the `.yaml` files in `dir`.
+/// Compares rendered files with the files in `dir` of the kinds rendering writes (`.yaml`,
+/// `.md`, `.toml`): a file of such a kind that the model no longer produces is stale too.
 pub fn compare(dir: &Path, files: &[(String, String)]) -> Result<Vec<Drift>, CommandError> {
     let mut drift = Vec::new();
     let mut expected = BTreeSet::new();
@@ -113,11 +114,19 @@ pub fn compare(dir: &Path, files: &[(String, String)]) -> Result<Vec<Drift>, Com
             Err(source) => return Err(io("cannot read", &path, source)),
         }
     }
+    let kinds: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|(name, _)| Path::new(name).extension()?.to_str())
+        .collect();
     if let Ok(entries) = std::fs::read_dir(dir) {
         let mut extra: Vec<String> = entries
             .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".yaml") && !expected.contains(n))
+            .filter(|n| {
+                let kind = Path::new(n).extension().and_then(|e| e.to_str());
+                kind.is_some_and(|k| kinds.contains(k)) && !expected.contains(n)
+            })
             .collect();
         extra.sort();
         drift.extend(extra.into_iter().map(Drift::Extra));
