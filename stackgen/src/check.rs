@@ -19,7 +19,8 @@ use crate::diag::{self, Diagnostic};
 use crate::model::Throttle;
 use crate::model::{
     Access, Api, Authorizer, EnvValue, Integration, Json, Loc, Model, Name, OutputValue,
-    ParameterType, Permission, QueueTrigger, Route, RouteAuth, ServiceFile, Sp, ValueSource,
+    ParameterType, Permission, QueueTrigger, ResourceFamily, Route, RouteAuth, ServiceFile, Sp,
+    ValueSource,
 };
 use crate::vtl;
 
@@ -222,6 +223,7 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
 fn run(model: &Model, diags: &mut Vec<Diagnostic>) -> (Vec<Scope>, Vec<usize>) {
     check_app(model, diags);
     check_environments(model, diags);
+    check_accepted_risks(model, diags);
     let mut service_index: BTreeMap<String, usize> = BTreeMap::new();
     for (i, s) in model.services.iter().enumerate() {
         let name = s.file.service.as_str().to_string();
@@ -290,6 +292,56 @@ const LOG_RETENTION_DAYS: [u32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
+
+/// Every accepted risk says why, and each resource it names exists with that kind.
+fn check_accepted_risks(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let file = &model.app.path;
+    for risk in &model.app.file.accepted_risks {
+        if risk.reason.value.trim().is_empty() {
+            diags.push(Diagnostic::new(
+                file,
+                risk.reason.loc,
+                format!("accepted risk {} gives no reason", risk.check.as_str()),
+                Some("say why the app accepts it: the reason is the skip's comment in every template".into()),
+            ));
+        }
+        let declared: Vec<&str> = model
+            .services
+            .iter()
+            .flat_map(|s| family_names(&s.file, risk.on))
+            .collect();
+        for name in &risk.only {
+            if !declared.contains(&name.as_str()) {
+                diags.push(Diagnostic::new(
+                    file,
+                    name.loc,
+                    format!(
+                        "accepted risk {} names `{name}`, which is none of the app's {}",
+                        risk.check.as_str(),
+                        risk.on.as_str()
+                    ),
+                    Some(crate::suggest::help(
+                        name.as_str(),
+                        declared.iter().copied(),
+                        format!("declared: {}", list(&declared)),
+                    )),
+                ));
+            }
+        }
+    }
+}
+
+/// The names of a service's resources of one family (a log group by its function's name).
+fn family_names(svc: &ServiceFile, family: ResourceFamily) -> Vec<&str> {
+    match family {
+        ResourceFamily::Functions | ResourceFamily::LogGroups => {
+            svc.functions.keys().map(|n| n.as_str()).collect()
+        }
+        ResourceFamily::Tables => svc.tables.keys().map(|n| n.as_str()).collect(),
+        ResourceFamily::Queues => svc.queues.keys().map(|n| n.as_str()).collect(),
+        ResourceFamily::Apis => svc.apis.keys().map(|n| n.as_str()).collect(),
+    }
+}
 
 fn check_app(model: &Model, diags: &mut Vec<Diagnostic>) {
     let d = &model.app.file.defaults;

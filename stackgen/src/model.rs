@@ -130,6 +130,23 @@ str_newtype!(
 );
 
 str_newtype!(
+    /// A checkov check id (`CKV_AWS_117`, `CKV2_AWS_29`).
+    CheckId,
+    "^CKV2?_AWS_[0-9]+$",
+    "checkov check id",
+    |v| {
+        let digits = v
+            .strip_prefix("CKV_AWS_")
+            .or_else(|| v.strip_prefix("CKV2_AWS_"))
+            .ok_or("write it as checkov names it, `CKV_AWS_<n>` or `CKV2_AWS_<n>`")?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("the id ends in the check's number".into());
+        }
+        Ok(())
+    }
+);
+
+str_newtype!(
     /// A Cargo crate or binary name (`create-order`).
     CrateName,
     "^[a-z][a-z0-9_-]*$",
@@ -466,6 +483,61 @@ pub struct AppFile {
     /// own `sam deploy --config-env <name>` settings in the rendered `samconfig.toml`.
     #[serde(default)]
     pub environments: BTreeMap<Sp<Ident>, Environment>,
+    /// checkov findings the app accepts, each with why; rendered as a skip, with its reason,
+    /// in the `Metadata` of every resource it applies to.
+    #[serde(default)]
+    pub accepted_risks: Vec<AcceptedRisk>,
+}
+
+/// A checkov check the app does not meet on purpose, and why.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedRisk {
+    /// The check.
+    pub check: Sp<CheckId>,
+    /// The kind of resource it is accepted on.
+    pub on: ResourceFamily,
+    /// Only these resources of that kind (by name, in any service); every one when empty.
+    #[serde(default)]
+    pub only: Vec<Sp<Name>>,
+    /// Why the app accepts it: the skip's comment, for whoever reads the template.
+    pub reason: Sp<String>,
+}
+
+/// A kind of resource a risk is accepted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceFamily {
+    /// Lambda functions.
+    Functions,
+    /// Their log groups.
+    LogGroups,
+    /// DynamoDB tables.
+    Tables,
+    /// SQS queues.
+    Queues,
+    /// REST APIs.
+    Apis,
+}
+
+impl ResourceFamily {
+    /// The name used in the model (`log_groups`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceFamily::Functions => "functions",
+            ResourceFamily::LogGroups => "log_groups",
+            ResourceFamily::Tables => "tables",
+            ResourceFamily::Queues => "queues",
+            ResourceFamily::Apis => "apis",
+        }
+    }
+}
+
+impl AcceptedRisk {
+    /// Whether it applies to the resource `name` of `family`.
+    pub fn applies_to(&self, family: ResourceFamily, name: &str) -> bool {
+        self.on == family && (self.only.is_empty() || self.only.iter().any(|n| n.as_str() == name))
+    }
 }
 
 /// One deployment of the whole app: its stack, region and deploy-time values.

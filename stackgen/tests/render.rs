@@ -822,3 +822,37 @@ fn every_function_has_exactly_the_table_actions_docs_wiring_lists() {
     }
     assert_eq!(rendered, documented);
 }
+
+#[test]
+fn every_accepted_risk_is_a_skip_with_its_reason_on_the_resources_it_names() {
+    let model = stackgen::model::load(&common::repo().join("model")).expect("model");
+    let risks = &model.app.file.accepted_risks;
+    assert!(!risks.is_empty());
+    let mut seen = BTreeSet::new();
+    for (file, text) in files() {
+        let template = stackgen::diff::read::template(&text).expect("the template reads back");
+        for (name, resource) in template["Resources"].as_object().expect("resources") {
+            let skips = resource["Metadata"]["checkov"]["skip"].as_array();
+            for skip in skips.into_iter().flatten() {
+                let id = skip["id"].as_str().expect("an id");
+                let risk = risks
+                    .iter()
+                    .find(|r| r.check.as_str() == id)
+                    .unwrap_or_else(|| panic!("{file} {name}: {id} is not an accepted risk"));
+                assert_eq!(skip["comment"], risk.reason.value.as_str(), "{name} {id}");
+                seen.insert(id.to_owned());
+            }
+        }
+        // The idempotency table alone is accepted without point-in-time recovery.
+        if file == "orders.yaml" {
+            let pitr = |table: &str| {
+                template["Resources"][table]["Metadata"]["checkov"]["skip"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|s| s["id"] == "CKV_AWS_28"))
+            };
+            assert!(pitr("IdempotencyTable") && !pitr("OrdersTable"));
+        }
+    }
+    let accepted: BTreeSet<String> = risks.iter().map(|r| r.check.as_str().to_owned()).collect();
+    assert_eq!(seen, accepted, "every accepted risk lands on some resource");
+}

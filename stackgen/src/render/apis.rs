@@ -19,8 +19,10 @@ use crate::vtl::{self, CallerSource};
 /// An `AWS::Serverless::Api`.
 #[derive(Serialize)]
 pub(super) struct ApiView {
-    name: String,
+    pub(super) name: String,
     properties: Value,
+    /// The checkov checks the app accepts on it, each with its reason.
+    pub(super) skips: Option<Value>,
 }
 
 /// An API and what comes with it.
@@ -73,6 +75,7 @@ pub(super) fn api(
     let role = body.role_view();
     BuiltApi {
         view: ApiView {
+            skips: None,
             name: name.to_string(),
             properties: cfn(json!({
                 "Name": sub(format!("${{AWS::StackName}}-{name}")),

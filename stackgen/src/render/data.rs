@@ -15,6 +15,8 @@ pub(super) struct StatefulView {
     pub(super) name: String,
     pub(super) policy: &'static str,
     pub(super) properties: Value,
+    /// The checkov checks the app accepts on it, each with its reason.
+    pub(super) skips: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -54,6 +56,7 @@ pub(super) fn tables(svc: &ServiceFile) -> Vec<StatefulView> {
                 name: n.to_string(),
                 policy: t.deletion_policy.unwrap_or(DeletionPolicy::Retain).as_cfn(),
                 properties: cfn(props),
+                skips: None,
             }
         })
         .collect()

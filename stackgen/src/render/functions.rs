@@ -16,7 +16,10 @@ use crate::model::{Access, Json, Permission, QueueTrigger, ServiceFile, Tracing}
 /// An `AWS::Serverless::Function` and its log group.
 #[derive(Serialize)]
 pub(super) struct FunctionView {
-    name: String,
+    pub(super) name: String,
+    /// The checkov checks the app accepts on the function and on its log group.
+    pub(super) skips: Option<Value>,
+    pub(super) log_group_skips: Option<Value>,
     /// The bootstrap SAM builds: the crate's one binary, named as the crate.
     binary: String,
     properties: Value,
@@ -32,6 +35,8 @@ pub(super) fn functions<'a>(
     for f in functions {
         mappings.extend(f.triggers.iter().map(|t| trigger(&f.name, t)));
         views.push(FunctionView {
+            skips: None,
+            log_group_skips: None,
             name: f.name.clone(),
             binary: f.krate.clone(),
             properties: cfn(properties(f)),

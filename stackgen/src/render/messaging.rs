@@ -34,6 +34,7 @@ pub(super) fn queues(svc: &ServiceFile) -> Vec<StatefulView> {
                 // deleted stack has nothing left to consume them.
                 policy: q.deletion_policy.unwrap_or(DeletionPolicy::Delete).as_cfn(),
                 properties: cfn(props),
+                skips: None,
             }
         })
         .collect()

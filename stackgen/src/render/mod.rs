@@ -22,7 +22,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use crate::app::{App, Service};
-use crate::model::{Json, Tracing};
+use crate::model::{Json, ResourceFamily, Tracing};
 use crate::yaml;
 
 mod alarms;
@@ -34,6 +34,7 @@ mod functions;
 mod messaging;
 mod outputs;
 mod parameters;
+mod risks;
 mod root;
 
 pub use cors::{CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, preflight_headers};
@@ -230,6 +231,23 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
         lambda_permissions.extend(built.permissions);
     }
     lambda_permissions.sort_by(|a, b| a.name.cmp(&b.name));
+    let risks = &app.app.file.accepted_risks;
+    let mut functions = functions;
+    for f in &mut functions {
+        f.skips = risks::skips(risks, ResourceFamily::Functions, &f.name);
+        f.log_group_skips = risks::skips(risks, ResourceFamily::LogGroups, &f.name);
+    }
+    let mut tables = data::tables(svc);
+    for t in &mut tables {
+        t.skips = risks::skips(risks, ResourceFamily::Tables, &t.name);
+    }
+    let mut queues = messaging::queues(svc);
+    for q in &mut queues {
+        q.skips = risks::skips(risks, ResourceFamily::Queues, &q.name);
+    }
+    for a in &mut apis {
+        a.skips = risks::skips(risks, ResourceFamily::Apis, &a.name);
+    }
     ServiceView {
         project: app.project().to_owned(),
         service: svc.service.to_string(),
@@ -245,9 +263,9 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
         description: svc.description.clone(),
         parameters: parameters::of_service(svc),
         conditions: functions::conditions(svc),
-        tables: data::tables(svc),
+        tables,
         user_pools: data::user_pools(svc),
-        queues: messaging::queues(svc),
+        queues,
         queue_policies: messaging::queue_policies(svc),
         buses: messaging::buses(svc),
         functions,
