@@ -314,7 +314,7 @@ pub const DUMMY_KEY: &str = "testing";
 /// The variables that point a function's SDK clients at `url`.
 pub fn aws_env(url: &str) -> [(&'static str, String); 5] {
     [
-        ("AWS_ENDPOINT_URL", url.to_owned()),
+        (stackgen::app::ENDPOINT_VARIABLE, url.to_owned()),
         ("AWS_REGION", REGION.to_owned()),
         ("AWS_DEFAULT_REGION", REGION.to_owned()),
         ("AWS_ACCESS_KEY_ID", DUMMY_KEY.to_owned()),

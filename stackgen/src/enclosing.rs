@@ -41,14 +41,10 @@ pub fn enclosing(text: &str, at: Loc) -> Option<Enclosing> {
         .enumerate()
         .rev()
     {
-        let content = above.trim_start_matches(' ');
-        if content.is_empty() || content.starts_with('#') {
+        let Some(own) = content_indent(above).filter(|own| *own < indent) else {
             continue;
-        }
-        let own = above.len() - content.len();
-        if own >= indent {
-            continue;
-        }
+        };
+        let content = &above[own..];
         let line = u64::try_from(i + 1).ok()?;
         if let Some(item) = content.strip_prefix('-') {
             let key = item.trim_start_matches(' ');
@@ -70,21 +66,30 @@ pub fn enclosing(text: &str, at: Loc) -> Option<Enclosing> {
     Some(Enclosing::Root)
 }
 
+/// The indentation of a line with content; `None` for a blank or comment line.
+pub fn content_indent(line: &str) -> Option<usize> {
+    let content = line.trim_start_matches(' ');
+    (!content.is_empty() && !content.starts_with('#')).then(|| line.len() - content.len())
+}
+
 /// A `missing field` error moved from the mapping's last key (where the reader reports
-/// it) to the mapping's own key, naming it; any other error as it is.
-pub fn missing_field(text: &str, at: Loc, message: String) -> (Loc, String) {
+/// it) to the mapping's own key, naming it, with what holds it; any other error as it is,
+/// held by nothing found.
+pub fn missing_field(text: &str, at: Loc, message: String) -> (Loc, String, Option<Enclosing>) {
     if !message.starts_with("missing field") {
-        return (at, message);
+        return (at, message, None);
     }
-    match enclosing(text, at) {
-        Some(Enclosing::Key { loc, name }) => (loc, format!("{message} in `{name}`")),
-        Some(Enclosing::ListItem(loc)) => (loc, format!("{message} in this list item")),
+    let found = enclosing(text, at);
+    let (loc, message) = match &found {
+        Some(Enclosing::Key { loc, name }) => (*loc, format!("{message} in `{name}`")),
+        Some(Enclosing::ListItem(loc)) => (*loc, format!("{message} in this list item")),
         Some(Enclosing::Root) => (
             Loc { line: 1, col: 1 },
             format!("{message} at the top level of the file"),
         ),
         None => (at, message),
-    }
+    };
+    (loc, message, found)
 }
 
 #[cfg(test)]
@@ -149,14 +154,15 @@ routes:
 
     #[test]
     fn a_missing_field_is_reported_at_the_mapping_that_lacks_it() {
-        let (at, message) =
+        let (at, message, _) =
             missing_field(TABLES, loc(9, 5), "missing field `partition_key`".into());
         assert_eq!(at, loc(6, 3));
         assert_eq!(
             message,
             "missing field `partition_key` in `IdempotencyTable`"
         );
-        let (at, message) = missing_field(TABLES, loc(9, 5), "unknown field `x`".into());
+        let (at, message, found) = missing_field(TABLES, loc(9, 5), "unknown field `x`".into());
+        assert_eq!(found, None);
         assert_eq!((at, message.as_str()), (loc(9, 5), "unknown field `x`"));
     }
 

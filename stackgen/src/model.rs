@@ -21,7 +21,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::diag::Diagnostic;
-use crate::enclosing::Enclosing;
+use crate::enclosing::{self, Enclosing};
 use crate::recover;
 pub use crate::span::{Loc, Sp};
 
@@ -1704,14 +1704,12 @@ fn parse_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseErro
                 col: l.column(),
             })
             .unwrap_or(Loc { line: 1, col: 1 });
-        let message = parse_message(&e);
-        let holder = match crate::enclosing::enclosing(text, at) {
-            _ if !message.starts_with("missing field") => Holder::Line(at.line),
-            Some(Enclosing::Key { loc, .. } | Enclosing::ListItem(loc)) => Holder::Line(loc.line),
+        // A missing key is told, and held, at the mapping that lacks it.
+        let (loc, message, found) = enclosing::missing_field(text, at, parse_message(&e));
+        let holder = match found {
             Some(Enclosing::Root) => Holder::Root,
-            None => Holder::Line(at.line),
+            _ => Holder::Line(loc.line),
         };
-        let (loc, message) = crate::enclosing::missing_field(text, at, message);
         ParseError {
             loc,
             message,

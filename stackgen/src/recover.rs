@@ -5,6 +5,8 @@
 //! other line where it was, and the file is parsed again. Errors that only the leaving out
 //! caused (a mapping that now lacks a required key) are told apart by [`Lines::holds`].
 
+use crate::enclosing::content_indent as indent;
+
 /// The lines an entry spans, 1-based and inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lines {
@@ -68,12 +70,6 @@ pub fn leave_out(text: &str, lines: Lines) -> String {
         }
     }
     out
-}
-
-/// The indentation of a line with content; `None` for a blank or comment line.
-fn indent(line: &str) -> Option<usize> {
-    let content = line.trim_start_matches(' ');
-    (!content.is_empty() && !content.starts_with('#')).then(|| line.len() - content.len())
 }
 
 /// The key of a `key:` or `key: value` line, unquoted.

@@ -73,20 +73,22 @@ fn every_bad_model_is_rejected_with_its_expected_findings() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The findings, one `file:line:col: message` per line.
+fn lines(diags: &[stackgen::diag::Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn the_app_model_has_no_findings() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../model");
     let model = model::load(&dir).unwrap_or_else(|d| panic!("{d:#?}"));
     assert_eq!(model.services.len(), 4);
     if let Err(diags) = App::check(model) {
-        panic!(
-            "{}",
-            diags
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        panic!("{}", lines(&diags));
     }
 }
 
@@ -96,16 +98,7 @@ fn an_import_re_exported_by_a_later_file_resolves_to_its_origin() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/reexport_chain/model");
 
     // Act
-    let app = App::load(&dir).unwrap_or_else(|diags| {
-        panic!(
-            "{}",
-            diags
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let app = App::load(&dir).unwrap_or_else(|diags| panic!("{}", lines(&diags)));
 
     // Assert: the variable's value is the table that `stock` declares.
     let audit = app.service("audit").expect("audit");

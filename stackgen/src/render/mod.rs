@@ -213,7 +213,7 @@ fn named(name: impl Into<String>, properties: Json) -> NamedProps {
 /// A service template's view-model, each family from its own module.
 fn service_view(app: &App, service: &Service) -> ServiceView {
     let svc = service.file();
-    let (functions, event_source_mappings) = functions::functions(service.functions.values());
+    let (mut functions, event_source_mappings) = functions::functions(service.functions.values());
     let (rules, mut lambda_permissions) = messaging::rules(svc);
     let mut apis = Vec::new();
     let mut roles = Vec::new();
@@ -232,7 +232,6 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
     }
     lambda_permissions.sort_by(|a, b| a.name.cmp(&b.name));
     let risks = &app.app.file.accepted_risks;
-    let mut functions = functions;
     for f in &mut functions {
         f.skips = risks::skips(risks, ResourceFamily::Functions, &f.name);
         f.log_group_skips = risks::skips(risks, ResourceFamily::LogGroups, &f.name);
