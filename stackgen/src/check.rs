@@ -331,12 +331,17 @@ fn check_accepted_risks(model: &Model, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The names of a service's resources of one family (a log group by its function's name).
+/// The names of a service's resources of one family (a log group by the name of its
+/// function, or of the API whose access log it keeps).
 fn family_names(svc: &ServiceFile, family: ResourceFamily) -> Vec<&str> {
     match family {
-        ResourceFamily::Functions | ResourceFamily::LogGroups => {
-            svc.functions.keys().map(|n| n.as_str()).collect()
-        }
+        ResourceFamily::Functions => svc.functions.keys().map(|n| n.as_str()).collect(),
+        ResourceFamily::LogGroups => svc
+            .functions
+            .keys()
+            .chain(svc.apis.keys())
+            .map(|n| n.as_str())
+            .collect(),
         ResourceFamily::Tables => svc.tables.keys().map(|n| n.as_str()).collect(),
         ResourceFamily::Queues => svc.queues.keys().map(|n| n.as_str()).collect(),
         ResourceFamily::Apis => svc.apis.keys().map(|n| n.as_str()).collect(),

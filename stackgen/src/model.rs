@@ -487,6 +487,23 @@ pub struct AppFile {
     /// in the `Metadata` of every resource it applies to.
     #[serde(default)]
     pub accepted_risks: Vec<AcceptedRisk>,
+    /// Who sets the role through which API Gateway writes the stages' access logs: an
+    /// account-wide, per-region setting, without which no stage can log.
+    #[serde(default)]
+    pub api_logging_role: ApiLoggingRole,
+}
+
+/// Who sets the account's API Gateway CloudWatch Logs role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiLoggingRole {
+    /// The root stack creates the role and sets it for the account in its region. The role
+    /// is kept when the stack is deleted, since every API of the account logs through it.
+    #[default]
+    Create,
+    /// The account already has one (set by another stack or by hand); the stacks leave the
+    /// setting alone.
+    Existing,
 }
 
 /// A checkov check the app does not meet on purpose, and why.
@@ -510,7 +527,7 @@ pub struct AcceptedRisk {
 pub enum ResourceFamily {
     /// Lambda functions.
     Functions,
-    /// Their log groups.
+    /// Log groups: a function's, or an API stage's access log (named by the function or API).
     LogGroups,
     /// DynamoDB tables.
     Tables,
@@ -1153,6 +1170,12 @@ pub struct Api {
     /// [`Throttle::STAGE`].
     #[serde(default)]
     pub throttle: Option<Sp<Throttle>>,
+    /// Whether the stage writes an access log, one JSON line per request (who, what, the
+    /// answer, how long, any integration error), to a log group of its own kept for
+    /// `defaults.log_retention_days`; on by default. A stage can log only once the account
+    /// has an API Gateway logging role (`api_logging_role`).
+    #[serde(default = "yes")]
+    pub access_log: bool,
     /// The routes.
     pub routes: Vec<Route>,
 }

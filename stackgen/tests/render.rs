@@ -856,3 +856,119 @@ fn every_accepted_risk_is_a_skip_with_its_reason_on_the_resources_it_names() {
     let accepted: BTreeSet<String> = risks.iter().map(|r| r.check.as_str().to_owned()).collect();
     assert_eq!(seen, accepted, "every accepted risk lands on some resource");
 }
+
+/// A rendered template read back as JSON.
+fn template_json(text: &str) -> serde_json::Value {
+    stackgen::diff::read::template(text).expect("the template reads back")
+}
+
+#[test]
+fn every_stage_writes_json_access_logs_into_its_own_log_group() {
+    let files = files();
+    for (file, api, caller) in [
+        ("users.yaml", "UsersApi", "principal"),
+        ("orders.yaml", "OrdersApi", "caller"),
+        ("userprofile.yaml", "ProfileApi", "caller"),
+    ] {
+        let t = template_json(&files[file]);
+        let setting = &t["Resources"][api]["Properties"]["AccessLogSetting"];
+        let group = setting["DestinationArn"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("{api} has no access log: {setting}"));
+        let log_group = &t["Resources"][group];
+        assert_eq!(log_group["Type"], "AWS::Logs::LogGroup", "{api}");
+        assert_eq!(log_group["Properties"]["RetentionInDays"], 14, "{api}");
+        // What API Gateway writes, with every variable given a value, is one JSON object
+        // with the fields the docs promise.
+        let format = setting["Format"].as_str().expect("a format");
+        let line = format.replace("$context.error.messageString", "\"Unauthorized\"");
+        let line = with_context_filled(&line);
+        let entry: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("{api}: `{line}` is not JSON: {e}"));
+        for field in [
+            "requestId",
+            "sourceIp",
+            caller,
+            "httpMethod",
+            "resourcePath",
+            "status",
+            "latencyMs",
+            "integrationError",
+            "error",
+        ] {
+            assert!(
+                entry.get(field).is_some(),
+                "{api}: no `{field}` in {format}"
+            );
+        }
+    }
+}
+
+/// `format` with each `$context.…` variable replaced by `x`.
+fn with_context_filled(format: &str) -> String {
+    let mut out = String::new();
+    let mut rest = format;
+    while let Some(i) = rest.find("$context.") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + "$context.".len()..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+            .unwrap_or(tail.len());
+        out.push('x');
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_root_sets_the_accounts_logging_role_before_any_stage_logs() {
+    let files = files();
+    let root = template_json(&files["template.yaml"]);
+    let resources = &root["Resources"];
+    assert_eq!(
+        resources["ApiGatewayAccount"]["Type"],
+        "AWS::ApiGateway::Account"
+    );
+    let role = &resources["ApiGatewayLoggingRole"];
+    // Every API of the account logs through it: deleting one stack must not stop the others.
+    assert_eq!(role["DeletionPolicy"], "Retain");
+    assert!(
+        role.to_string()
+            .contains("AmazonAPIGatewayPushToCloudWatchLogs"),
+        "{role}"
+    );
+    for service in ["OrdersService", "UserprofileService", "UsersService"] {
+        assert_eq!(
+            resources[service]["DependsOn"], "ApiGatewayAccount",
+            "{service}"
+        );
+    }
+    // orderstatus has no API: nothing for it to wait for.
+    assert!(resources["OrderstatusService"].get("DependsOn").is_none());
+}
+
+#[test]
+fn an_account_with_its_own_logging_role_is_left_alone() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let model = tmp.path().join("model");
+    common::copy_dir(&common::repo().join("model"), &model);
+    let app = std::fs::read_to_string(model.join("app.yaml")).expect("app.yaml");
+    std::fs::write(
+        model.join("app.yaml"),
+        format!("{app}api_logging_role: existing\n"),
+    )
+    .expect("app.yaml");
+    let files: BTreeMap<String, String> = common::render_model(&model).into_iter().collect();
+    let root = template_json(&files["template.yaml"]);
+    assert!(root["Resources"].get("ApiGatewayAccount").is_none());
+    assert!(root["Resources"].get("ApiGatewayLoggingRole").is_none());
+    assert!(
+        root["Resources"]["OrdersService"]
+            .get("DependsOn")
+            .is_none()
+    );
+    // The stages still log, through the account's role.
+    let orders = template_json(&files["orders.yaml"]);
+    assert!(orders["Resources"]["OrdersApi"]["Properties"]["AccessLogSetting"].is_object());
+}

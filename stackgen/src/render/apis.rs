@@ -25,9 +25,23 @@ pub(super) struct ApiView {
     pub(super) skips: Option<Value>,
 }
 
+/// The log group of a stage's access log.
+#[derive(Serialize)]
+pub(super) struct LogGroupView {
+    pub(super) name: String,
+    /// The API whose stage logs into it.
+    #[serde(skip)]
+    pub(super) api: String,
+    properties: Value,
+    /// The checkov checks the app accepts on it (named by its API), each with its reason.
+    pub(super) skips: Option<Value>,
+}
+
 /// An API and what comes with it.
 pub(super) struct BuiltApi {
     pub(super) view: ApiView,
+    /// The log group of its stage's access log, when it keeps one.
+    pub(super) access_log: Option<LogGroupView>,
     /// The role of its service integrations, when it has any.
     pub(super) role: Option<NamedProps>,
     /// Lambda permissions for its function routes and TOKEN authorizers.
@@ -41,6 +55,7 @@ pub(super) fn api(
     api: &Api,
     routes: &[Route],
     tracing: bool,
+    log_retention_days: u32,
 ) -> BuiltApi {
     let mut body = Body {
         scope,
@@ -73,26 +88,89 @@ pub(super) fn api(
     let security = body.security(api);
     let definition = definition(name, api, routes, paths, security);
     let role = body.role_view();
+    let mut properties = json!({
+        "Name": sub(format!("${{AWS::StackName}}-{name}")),
+        "Description": api.description,
+        "StageName": api.stage.as_str(),
+        "MethodSettings": method_settings(api),
+        // Any OpenApiVersion stops SAM from also deploying an implicit stage named
+        // `Stage`; "2.0" matches the Swagger 2.0 body, which SAM then leaves as is.
+        "OpenApiVersion": "2.0",
+        "TracingEnabled": tracing,
+        "EndpointConfiguration": {"Type": "REGIONAL"},
+        "DefinitionBody": definition,
+    });
+    let access_log = api.access_log.then(|| {
+        let group = access_log_group(name);
+        properties["AccessLogSetting"] = json!({
+            "DestinationArn": get_att(&group, "Arn"),
+            "Format": access_log_format(routes),
+        });
+        LogGroupView {
+            name: group,
+            api: name.to_owned(),
+            properties: cfn(json!({"RetentionInDays": log_retention_days})),
+            skips: None,
+        }
+    });
     BuiltApi {
         view: ApiView {
             skips: None,
             name: name.to_string(),
-            properties: cfn(json!({
-                "Name": sub(format!("${{AWS::StackName}}-{name}")),
-                "Description": api.description,
-                "StageName": api.stage.as_str(),
-                "MethodSettings": method_settings(api),
-                // Any OpenApiVersion stops SAM from also deploying an implicit stage named
-                // `Stage`; "2.0" matches the Swagger 2.0 body, which SAM then leaves as is.
-                "OpenApiVersion": "2.0",
-                "TracingEnabled": tracing,
-                "EndpointConfiguration": {"Type": "REGIONAL"},
-                "DefinitionBody": definition,
-            })),
+            properties: cfn(properties),
         },
+        access_log,
         role,
         permissions: body.permissions,
     }
+}
+
+/// The logical id of the log group of `api`'s access log.
+pub(super) fn access_log_group(api: &str) -> String {
+    format!("{api}AccessLogs")
+}
+
+/// One JSON line per request: who (source ip, the caller's `sub` as each authorizer kind
+/// of the API gives it), what (method, resource path), the answer (status, length), how
+/// long, and the integration's or the gateway's error, keyed by request id.
+fn access_log_format(routes: &[Route]) -> String {
+    let callers: BTreeSet<&str> = routes
+        .iter()
+        .filter_map(|r| r.auth.caller())
+        .map(|c| match c {
+            CallerSource::CognitoClaims => "caller",
+            CallerSource::LambdaPrincipal => "principal",
+        })
+        .collect();
+    let mut fields = vec![
+        ("requestId", "$context.requestId"),
+        ("requestTime", "$context.requestTimeEpoch"),
+        ("sourceIp", "$context.identity.sourceIp"),
+    ];
+    if callers.contains("caller") {
+        fields.push(("caller", CallerSource::CognitoClaims.expr()));
+    }
+    if callers.contains("principal") {
+        fields.push(("principal", CallerSource::LambdaPrincipal.expr()));
+    }
+    fields.extend([
+        ("httpMethod", "$context.httpMethod"),
+        ("resourcePath", "$context.resourcePath"),
+        ("status", "$context.status"),
+        ("responseLength", "$context.responseLength"),
+        ("latencyMs", "$context.responseLatency"),
+        ("integrationLatencyMs", "$context.integration.latency"),
+        ("integrationStatus", "$context.integration.status"),
+        ("integrationError", "$context.integration.error"),
+    ]);
+    let mut fields: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":\"{v}\""))
+        .collect();
+    // The gateway's own message (an authorizer's refusal, a throttle), already a quoted
+    // JSON string with its quotes escaped.
+    fields.push("\"error\":$context.error.messageString".to_owned());
+    format!("{{{}}}", fields.join(","))
 }
 
 /// The Swagger document around the operations.

@@ -189,6 +189,8 @@ struct ServiceView {
     event_source_mappings: Vec<NamedProps>,
     rules: Vec<NamedProps>,
     apis: Vec<apis::ApiView>,
+    /// The log groups of the stages' access logs.
+    access_logs: Vec<apis::LogGroupView>,
     roles: Vec<NamedProps>,
     lambda_permissions: Vec<NamedProps>,
     alarms: Vec<NamedProps>,
@@ -216,6 +218,7 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
     let (mut functions, event_source_mappings) = functions::functions(service.functions.values());
     let (rules, mut lambda_permissions) = messaging::rules(svc);
     let mut apis = Vec::new();
+    let mut access_logs = Vec::new();
     let mut roles = Vec::new();
     let tracing = app.app.file.defaults.tracing == Tracing::Active;
     for (n, api) in &svc.apis {
@@ -225,8 +228,10 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
             api,
             service.routes(n.as_str()),
             tracing,
+            app.app.file.defaults.log_retention_days.value,
         );
         apis.push(built.view);
+        access_logs.extend(built.access_log);
         roles.extend(built.role);
         lambda_permissions.extend(built.permissions);
     }
@@ -246,6 +251,9 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
     }
     for a in &mut apis {
         a.skips = risks::skips(risks, ResourceFamily::Apis, &a.name);
+    }
+    for g in &mut access_logs {
+        g.skips = risks::skips(risks, ResourceFamily::LogGroups, &g.api);
     }
     ServiceView {
         project: app.project().to_owned(),
@@ -271,6 +279,7 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
         event_source_mappings,
         rules,
         apis,
+        access_logs,
         roles,
         lambda_permissions,
         alarms: alarms::alarms(svc),

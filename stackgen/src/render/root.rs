@@ -7,12 +7,12 @@ use minijinja::Value;
 use serde::Serialize;
 use serde_json::json;
 
-use super::expr::{camel, get_att, r};
+use super::cfn;
+use super::expr::{camel, get_att, r, sub};
 use super::outputs::OutputView;
 use super::parameters::{self, ParamView};
-use super::{NamedProps, cfn, named};
 use crate::app::App;
-use crate::model::Json;
+use crate::model::{ApiLoggingRole, Json};
 use crate::samconfig::{ALARM_EMAIL_PARAMETER, ALARM_TOPIC_PARAMETER};
 
 /// What the root template lays out.
@@ -23,12 +23,27 @@ pub(super) struct RootView {
     parameters: Vec<ParamView>,
     /// The environment's alarm topic, when a service has alarms.
     alarm_topic: Option<Value>,
-    applications: Vec<NamedProps>,
+    /// The account's API Gateway logging role, when the root sets it.
+    api_logging_role: Option<Value>,
+    applications: Vec<ApplicationView>,
     outputs: Vec<OutputView>,
+}
+
+/// A service's nested application.
+#[derive(Serialize)]
+struct ApplicationView {
+    name: String,
+    /// What CloudFormation must create first: the account's logging role for a service
+    /// whose stages keep access logs (a stage cannot log before it is set).
+    depends_on: Option<&'static str>,
+    properties: Value,
 }
 
 /// The root stack's alarm topic, one per environment.
 const ALARM_TOPIC: &str = "AlarmTopic";
+
+/// The logical id of the account's API Gateway settings in the root stack.
+const API_GATEWAY_ACCOUNT: &str = "ApiGatewayAccount";
 
 /// The logical id of a service's nested application in the root template.
 pub fn application_id(service: &str) -> String {
@@ -49,6 +64,7 @@ pub(super) fn root_view(app: &App) -> RootView {
     let mut outputs = Vec::new();
     let mut parameters: BTreeMap<String, ParamView> = BTreeMap::new();
     let environment = parameters::environment();
+    let sets_logging_role = app.app.file.api_logging_role == ApiLoggingRole::Create;
     for svc in &services {
         let id = application_id(svc.service.as_str());
         let mut props = json!({"Location": format!("{}.yaml", svc.service)});
@@ -76,7 +92,12 @@ pub(super) fn root_view(app: &App) -> RootView {
             );
         }
         props["Parameters"] = Json::Object(params);
-        applications.push(named(id.clone(), props));
+        let logs = svc.apis.values().any(|a| a.access_log);
+        applications.push(ApplicationView {
+            name: id.clone(),
+            depends_on: (logs && sets_logging_role).then_some(API_GATEWAY_ACCOUNT),
+            properties: cfn(props),
+        });
         for (o, out) in &svc.outputs {
             let name = if counts.get(o.as_str()) == Some(&1) {
                 o.to_string()
@@ -106,12 +127,30 @@ pub(super) fn root_view(app: &App) -> RootView {
         }))
     });
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
+    let api_logging_role = applications
+        .iter()
+        .any(|a| a.depends_on.is_some())
+        .then(|| cfn(logging_role()));
     RootView {
         project: app.project().to_owned(),
         description: app.app.file.description.clone(),
         parameters: parameters.into_values().collect(),
         alarm_topic,
+        api_logging_role,
         applications,
         outputs,
     }
+}
+
+/// The role API Gateway writes every stage's logs through, for the account in this region
+/// (AWS's managed policy for exactly that).
+fn logging_role() -> Json {
+    json!({
+        "Description": "Lets API Gateway write the access logs of every stage in this account and region",
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        },
+        "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")],
+    })
 }
