@@ -13,8 +13,8 @@ use std::path::Path;
 pub use crate::check::Origin;
 use crate::check::{Attr, Checked, EnvTarget, ImportTarget, Kind, Resolved, Scope};
 use crate::model::{
-    self, AppFile, Architecture, Authorizer, Model, Name, Permission, QueueTrigger, Runtime,
-    ServiceFile, Source, Tracing,
+    self, AppFile, Architecture, Authorizer, Model, Name, Permission, QueueTrigger, Rollout,
+    Runtime, ServiceFile, Source, Tracing,
 };
 use crate::vtl::CallerSource;
 
@@ -75,6 +75,9 @@ pub struct Function {
     pub triggers: Vec<QueueTrigger>,
     /// Queue for events whose asynchronous invocation failed.
     pub dead_letter_queue: Option<String>,
+    /// How a new version takes traffic, behind the alias [`Rollout::ALIAS`]; none: the
+    /// function is called unqualified and updated at once.
+    pub rollout: Option<Rollout>,
 }
 
 /// The variable through which the AWS SDK of every handler takes another endpoint.
@@ -323,6 +326,7 @@ fn function(app: &AppFile, scope: &Scope, name: &Name, f: &model::Function) -> F
         permissions: f.permissions.clone(),
         triggers: f.triggers.clone(),
         dead_letter_queue: f.dead_letter_queue.as_ref().map(|q| q.to_string()),
+        rollout: f.rollout.as_ref().map(|r| r.value),
     }
 }
 

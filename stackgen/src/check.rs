@@ -805,6 +805,19 @@ impl Cx<'_> {
         }
         for (name, f) in &svc.functions {
             self.check_function(name, f);
+            if let Some(rollout) = &f.rollout {
+                let alarmed = svc
+                    .alarms
+                    .as_ref()
+                    .is_some_and(|a| a.functions.iter().any(|x| x.value == name.value));
+                if !alarmed {
+                    self.error(
+                        rollout.loc,
+                        format!("`{name}` rolls out with {} but has no errors alarm to roll back on", rollout.value.as_str()),
+                        Some(format!("add `{name}` to `alarms.functions`: CodeDeploy stops the shift and returns traffic when that alarm fires")),
+                    );
+                }
+            }
         }
         for (name, q) in &svc.queues {
             self.check_queue(name, q);

@@ -916,6 +916,56 @@ pub struct Function {
     /// Queue for events whose asynchronous invocation failed after Lambda's retries.
     #[serde(default)]
     pub dead_letter_queue: Option<Sp<Name>>,
+    /// How a new version takes traffic: published behind the alias `live`, which every
+    /// route and trigger calls, and shifted by CodeDeploy, rolled back when the function's
+    /// errors alarm fires (so the function must be in `alarms.functions`). All at once by
+    /// default, with no alias.
+    #[serde(default)]
+    pub rollout: Option<Sp<Rollout>>,
+}
+
+/// A CodeDeploy traffic shift for a new function version (SAM's `DeploymentPreference`
+/// types): a share first, then the rest; or steps of 10%.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum Rollout {
+    /// 10% for 5 minutes, then all.
+    Canary10Percent5Minutes,
+    /// 10% for 10 minutes, then all.
+    Canary10Percent10Minutes,
+    /// 10% for 15 minutes, then all.
+    Canary10Percent15Minutes,
+    /// 10% for 30 minutes, then all.
+    Canary10Percent30Minutes,
+    /// 10% more every minute.
+    Linear10PercentEvery1Minute,
+    /// 10% more every 2 minutes.
+    Linear10PercentEvery2Minutes,
+    /// 10% more every 3 minutes.
+    Linear10PercentEvery3Minutes,
+    /// 10% more every 10 minutes.
+    Linear10PercentEvery10Minutes,
+    /// All at once, still through the alias and with the alarm's rollback.
+    AllAtOnce,
+}
+
+impl Rollout {
+    /// The alias a function with a rollout is called through.
+    pub const ALIAS: &'static str = "live";
+
+    /// SAM's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rollout::Canary10Percent5Minutes => "Canary10Percent5Minutes",
+            Rollout::Canary10Percent10Minutes => "Canary10Percent10Minutes",
+            Rollout::Canary10Percent15Minutes => "Canary10Percent15Minutes",
+            Rollout::Canary10Percent30Minutes => "Canary10Percent30Minutes",
+            Rollout::Linear10PercentEvery1Minute => "Linear10PercentEvery1Minute",
+            Rollout::Linear10PercentEvery2Minutes => "Linear10PercentEvery2Minutes",
+            Rollout::Linear10PercentEvery3Minutes => "Linear10PercentEvery3Minutes",
+            Rollout::Linear10PercentEvery10Minutes => "Linear10PercentEvery10Minutes",
+            Rollout::AllAtOnce => "AllAtOnce",
+        }
+    }
 }
 
 /// The value of an environment variable: a literal or a reference, written as a one-key map.

@@ -85,4 +85,75 @@ fn each_api_has_one_stage_and_the_translated_templates_lint_clean() {
         })
         .collect();
     common::assert_cfn_lint_clean(&translated, "the translated templates");
+
+    let orders: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.path().join("orders.json")).expect("orders.json"),
+    )
+    .expect("JSON");
+    every_rollout_shifts_every_caller_through_the_alias(&orders);
+}
+
+/// In the translated orders template: each function of the model with a `rollout` has its
+/// alias, moved by a CodeDeploy deployment group that rolls back on the function's errors
+/// alarm and its API's 5XX alarm, and no route, authorizer, permission, rule or trigger
+/// calls the unqualified function (which would bypass the shift).
+fn every_rollout_shifts_every_caller_through_the_alias(t: &serde_json::Value) {
+    let app = stackgen::app::App::load(&common::repo().join("model")).expect("the app");
+    let service = app
+        .services
+        .iter()
+        .find(|s| s.name() == "orders")
+        .expect("orders");
+    let rolled: Vec<&str> = service
+        .functions
+        .values()
+        .filter(|f| f.rollout.is_some())
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        rolled.len(),
+        5,
+        "every orders function rolls out: {rolled:?}"
+    );
+    let resources = t["Resources"].as_object().expect("resources");
+    let text = t.to_string();
+    for f in rolled {
+        let alias = &resources[&format!("{f}Aliaslive")];
+        assert_eq!(alias["Type"], "AWS::Lambda::Alias", "{f}");
+        let group =
+            alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"]["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{f}'s alias is not shifted by CodeDeploy: {alias}"));
+        let group = &resources[group]["Properties"];
+        assert_eq!(
+            group["DeploymentConfigName"],
+            serde_json::json!({"Fn::Sub": ["CodeDeployDefault.Lambda${ConfigName}", {"ConfigName": "Canary10Percent5Minutes"}]}),
+            "{f}"
+        );
+        let alarms = &group["AlarmConfiguration"]["Alarms"];
+        for alarm in [format!("{f}ErrorsAlarm"), "OrdersApi5xxAlarm".to_owned()] {
+            assert!(
+                alarms
+                    .to_string()
+                    .contains(&format!("{{\"Ref\":\"{alarm}\"}}")),
+                "{f}: {alarm} not in {alarms}"
+            );
+        }
+        for bypass in [format!("${{{f}.Arn}}"), format!("{{\"Ref\":\"{f}\"}}")] {
+            let callers: Vec<&String> = resources
+                .iter()
+                .filter(|(id, r)| {
+                    // What makes the alias, and the alarm that counts every version's errors.
+                    r["Type"] != "AWS::Lambda::Version"
+                        && r["Type"] != "AWS::Lambda::Alias"
+                        && r["Type"] != "AWS::CloudWatch::Alarm"
+                        && !id.ends_with("LogGroup")
+                        && r.to_string().contains(&bypass)
+                })
+                .map(|(id, _)| id)
+                .collect();
+            assert!(callers.is_empty(), "{callers:?} call {f} past its alias");
+        }
+    }
+    assert!(text.contains("CodeDeployLambdaAliasUpdate"));
 }

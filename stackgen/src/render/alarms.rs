@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::expr::{get_att, r, sub, value_of};
 use super::{NamedProps, named};
-use crate::model::{Alarms, Json, ServiceFile};
+use crate::model::{Alarms, Integration, Json, ServiceFile};
 use crate::samconfig::ALARM_TOPIC_PARAMETER;
 
 /// Every alarm of a service with `alarms`, sorted by logical id; none without.
@@ -21,7 +21,7 @@ pub(super) fn alarms(svc: &ServiceFile) -> Vec<NamedProps> {
     for f in &a.functions {
         for (metric, what) in [("Errors", "failed"), ("Throttles", "was throttled")] {
             alarms.push(named(
-                format!("{f}{metric}Alarm"),
+                function_alarm(f.as_str(), metric),
                 any_in_5_minutes(
                     topic,
                     format!("{f} {what}"),
@@ -56,6 +56,37 @@ pub(super) fn alarms(svc: &ServiceFile) -> Vec<NamedProps> {
     alarms
 }
 
+/// The alarms that roll a new version of `function` back: its errors alarm (a crash or a
+/// timeout), and the 5XX alarm of each watched API that routes to it (an answer of 500 is
+/// no Lambda error). Its throttles alarm is left out: throttling comes from load, not from
+/// the version.
+pub(super) fn rollback_alarms(svc: &ServiceFile, function: &str) -> Vec<String> {
+    let mut alarms = vec![function_alarm(function, "Errors")];
+    let watched = svc.alarms.iter().flat_map(|a| &a.apis);
+    for api in watched {
+        let routes_to_it = svc.apis.iter().any(|(n, a)| {
+            n.value == api.value
+                && a.routes.iter().any(|r| {
+                    matches!(&r.integration.value, Integration::Function(f) if f.as_str() == function)
+                })
+        });
+        if routes_to_it {
+            alarms.push(api_5xx_alarm(api.as_str()));
+        }
+    }
+    alarms
+}
+
+/// The logical id of `api`'s 5XX alarm.
+fn api_5xx_alarm(api: &str) -> String {
+    format!("{api}5xxAlarm")
+}
+
+/// The logical id of `function`'s alarm on the Lambda metric `metric` (`Errors`).
+pub(super) fn function_alarm(function: &str, metric: &str) -> String {
+    format!("{function}{metric}Alarm")
+}
+
 /// A 5XX and a p99 latency alarm for each API the model watches.
 fn api_alarms(svc: &ServiceFile, a: &Alarms, topic: &str) -> Vec<NamedProps> {
     let mut alarms = Vec::new();
@@ -70,7 +101,7 @@ fn api_alarms(svc: &ServiceFile, a: &Alarms, topic: &str) -> Vec<NamedProps> {
             {"Name": "Stage", "Value": stage.unwrap_or_default()},
         ]);
         alarms.push(named(
-            format!("{api}5xxAlarm"),
+            api_5xx_alarm(api.as_str()),
             any_in_5_minutes(
                 topic,
                 format!("{api} answered with a 5XX status"),

@@ -8,8 +8,9 @@ use minijinja::Value;
 use serde::Serialize;
 use serde_json::json;
 
+use super::callees::Callees;
 use super::cors::preflight_operation;
-use super::expr::{arn_of, camel, get_att, lambda_uri, r, sub};
+use super::expr::{arn_of, camel, get_att, sub};
 use super::{NamedProps, cfn, named};
 use crate::app::Route;
 use crate::check::Scope;
@@ -56,9 +57,11 @@ pub(super) fn api(
     routes: &[Route],
     tracing: bool,
     log_retention_days: u32,
+    callees: &Callees,
 ) -> BuiltApi {
     let mut body = Body {
         scope,
+        callees,
         api: name,
         role: format!("{name}IntegrationRole"),
         permissions: Vec::new(),
@@ -214,6 +217,8 @@ fn definition(
 /// What the operations of one API gather as they are built.
 struct Body<'a> {
     scope: &'a Scope,
+    /// How its routes and authorizers call functions.
+    callees: &'a Callees,
     api: &'a str,
     /// The integration role's logical id.
     role: String,
@@ -255,7 +260,7 @@ impl Body<'_> {
             Integration::Function(f) => {
                 self.permit_route(f.as_str(), route);
                 op.insert("responses".into(), json!({}));
-                json!({"type": "aws_proxy", "httpMethod": "POST", "uri": lambda_uri(f.as_str()), "passthroughBehavior": "when_no_match"})
+                json!({"type": "aws_proxy", "httpMethod": "POST", "uri": self.callees.uri(f.as_str()), "passthroughBehavior": "when_no_match"})
             }
             Integration::PutEvents(p) => {
                 op.insert("responses".into(), service_method_responses());
@@ -288,7 +293,7 @@ impl Body<'_> {
             id,
             json!({
                 "Action": "lambda:InvokeFunction",
-                "FunctionName": r(function),
+                "FunctionName": self.callees.name(function),
                 "Principal": "apigateway.amazonaws.com",
                 "SourceArn": sub(format!(
                     "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{name}}}/*/{}{}",
@@ -348,7 +353,7 @@ impl Body<'_> {
                     self.permit_authorizer(function.as_str());
                     let mut authorizer = json!({
                         "type": "token",
-                        "authorizerUri": lambda_uri(function.as_str()),
+                        "authorizerUri": self.callees.uri(function.as_str()),
                         "authorizerResultTtlInSeconds": result_ttl_seconds,
                         "identitySource": "method.request.header.Authorization",
                     });
@@ -383,7 +388,7 @@ impl Body<'_> {
             format!("{function}{name}AuthorizerPermission"),
             json!({
                 "Action": "lambda:InvokeFunction",
-                "FunctionName": r(function),
+                "FunctionName": self.callees.name(function),
                 "Principal": "apigateway.amazonaws.com",
                 "SourceArn": sub(format!(
                     "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{name}}}/authorizers/*"

@@ -42,13 +42,6 @@ pub(super) fn endpoint(api: &str, stage: &str) -> Json {
     ))
 }
 
-/// The URI API Gateway invokes a function by.
-pub(super) fn lambda_uri(function: &str) -> Json {
-    sub(format!(
-        "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{function}.Arn}}/invocations"
-    ))
-}
-
 /// `FooBar` from `foo-bar`.
 pub(super) fn camel(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())

@@ -7,7 +7,9 @@ use minijinja::Value;
 use serde::Serialize;
 use serde_json::json;
 
-use super::expr::{get_att, r, sub, value_of};
+use super::alarms::rollback_alarms;
+use super::callees::{self, Callees};
+use super::expr::{get_att, sub, value_of};
 use super::parameters::{LOCAL_ENDPOINT_PARAMETER, USES_LOCAL_ENDPOINT};
 use super::{NamedProps, cfn, named};
 use crate::app::{Binding, ENDPOINT_VARIABLE, Function, JWKS_VARIABLE};
@@ -28,18 +30,20 @@ pub(super) struct FunctionView {
 
 /// The functions, in order, and the event source mappings of their triggers.
 pub(super) fn functions<'a>(
+    svc: &ServiceFile,
     functions: impl IntoIterator<Item = &'a Function>,
+    callees: &Callees,
 ) -> (Vec<FunctionView>, Vec<NamedProps>) {
     let mut views = Vec::new();
     let mut mappings = Vec::new();
     for f in functions {
-        mappings.extend(f.triggers.iter().map(|t| trigger(&f.name, t)));
+        mappings.extend(f.triggers.iter().map(|t| trigger(&f.name, t, callees)));
         views.push(FunctionView {
             skips: None,
             log_group_skips: None,
             name: f.name.clone(),
             binary: f.krate.clone(),
-            properties: cfn(properties(f)),
+            properties: cfn(properties(f, &rollback_alarms(svc, &f.name))),
             log_group: cfn(json!({
                 "LogGroupName": sub(format!("/aws/lambda/${{{}}}", f.name)),
                 "RetentionInDays": f.log_retention_days,
@@ -91,7 +95,7 @@ fn environment(f: &Function) -> BTreeMap<&str, Json> {
     env
 }
 
-fn properties(f: &Function) -> Json {
+fn properties(f: &Function, rollback_alarms: &[String]) -> Json {
     let env = environment(f);
     let mut props = json!({
         "Description": f.description,
@@ -110,6 +114,10 @@ fn properties(f: &Function) -> Json {
     }
     if let Some(q) = &f.dead_letter_queue {
         props["DeadLetterQueue"] = json!({"Type": "SQS", "TargetArn": get_att(q, "Arn")});
+    }
+    if let Some((alias, preference)) = callees::rollout(f, rollback_alarms) {
+        props["AutoPublishAlias"] = alias;
+        props["DeploymentPreference"] = preference;
     }
     props
 }
@@ -186,10 +194,10 @@ fn policy(p: &Permission) -> Json {
 }
 
 /// The event source mapping of a queue trigger of `function`.
-fn trigger(function: &str, t: &QueueTrigger) -> NamedProps {
+fn trigger(function: &str, t: &QueueTrigger, callees: &Callees) -> NamedProps {
     let mut props = json!({
         "EventSourceArn": get_att(t.queue.as_str(), "Arn"),
-        "FunctionName": r(function),
+        "FunctionName": callees.name(function),
         "BatchSize": t.batch_size.value,
         "Enabled": true,
     });

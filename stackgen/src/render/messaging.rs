@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::callees::Callees;
 use super::data::StatefulView;
 use super::expr::{get_att, r, sub, value_of};
 use super::{NamedProps, cfn, named};
@@ -88,12 +89,12 @@ pub(super) fn buses(svc: &ServiceFile) -> Vec<NamedProps> {
 }
 
 /// The service's rules, and the permissions letting each invoke its target.
-pub(super) fn rules(svc: &ServiceFile) -> (Vec<NamedProps>, Vec<NamedProps>) {
+pub(super) fn rules(svc: &ServiceFile, callees: &Callees) -> (Vec<NamedProps>, Vec<NamedProps>) {
     let mut rules = Vec::new();
     let mut permissions = Vec::new();
     for (n, rule) in &svc.rules {
         let mut target =
-            json!({"Id": rule.target.as_str(), "Arn": get_att(rule.target.as_str(), "Arn")});
+            json!({"Id": rule.target.as_str(), "Arn": callees.arn(rule.target.as_str())});
         if let Some(retry) = &rule.retry {
             target["RetryPolicy"] = json!({
                 "MaximumRetryAttempts": retry.max_attempts.value,
@@ -116,7 +117,7 @@ pub(super) fn rules(svc: &ServiceFile) -> (Vec<NamedProps>, Vec<NamedProps>) {
             format!("{n}Permission"),
             json!({
                 "Action": "lambda:InvokeFunction",
-                "FunctionName": r(rule.target.as_str()),
+                "FunctionName": callees.name(rule.target.as_str()),
                 "Principal": "events.amazonaws.com",
                 "SourceArn": get_att(n.as_str(), "Arn"),
             }),

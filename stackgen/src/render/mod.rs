@@ -27,6 +27,7 @@ use crate::yaml;
 
 mod alarms;
 mod apis;
+mod callees;
 mod cors;
 mod data;
 mod expr;
@@ -215,8 +216,10 @@ fn named(name: impl Into<String>, properties: Json) -> NamedProps {
 /// A service template's view-model, each family from its own module.
 fn service_view(app: &App, service: &Service) -> ServiceView {
     let svc = service.file();
-    let (mut functions, event_source_mappings) = functions::functions(service.functions.values());
-    let (rules, mut lambda_permissions) = messaging::rules(svc);
+    let callees = callees::Callees::new(service.functions.values());
+    let (mut functions, event_source_mappings) =
+        functions::functions(svc, service.functions.values(), &callees);
+    let (rules, mut lambda_permissions) = messaging::rules(svc, &callees);
     let mut apis = Vec::new();
     let mut access_logs = Vec::new();
     let mut roles = Vec::new();
@@ -229,6 +232,7 @@ fn service_view(app: &App, service: &Service) -> ServiceView {
             service.routes(n.as_str()),
             tracing,
             app.app.file.defaults.log_retention_days.value,
+            &callees,
         );
         apis.push(built.view);
         access_logs.extend(built.access_log);
