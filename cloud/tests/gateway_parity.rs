@@ -31,10 +31,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use stackgen::model::{Api, Integration, Loc, Name, PutEvents, SendMessage, Sp, ValueSource};
-use stackgen::vtl::{self, CallerSource, Service};
+use stackgen::vtl::{self, CallerSource, PathCheck, Service};
 use stackgen_cloud::gateway::integration::{
-    IntegrationError, PutEventsEntry, RequestValues, SendMessageRequest, answer, check_sqs_message,
-    put_events_entry, send_message_request,
+    IntegrationError, PathGuard, PutEventsEntry, RequestValues, SendMessageRequest, answer,
+    check_path, check_sqs_message, put_events_entry, send_message_request,
 };
 
 const BUS: &str = "local-AddressBus";
@@ -122,14 +122,35 @@ struct Case {
     what: String,
     spec: Spec,
     request: Request,
+    /// The route's checked path parameters.
+    checks: Vec<PathCheck>,
 }
 
 impl Case {
     fn template(&self) -> String {
+        let caller = Some(self.request.caller);
         match &self.spec {
-            Spec::PutEvents(p) => vtl::put_events_request(p, BUS, Some(self.request.caller)),
-            Spec::SendMessage(s) => vtl::send_message_request(s, Some(self.request.caller)),
+            Spec::PutEvents(p) => vtl::put_events_request(p, BUS, caller, &self.checks),
+            Spec::SendMessage(s) => vtl::send_message_request(s, caller, &self.checks),
         }
+    }
+
+    fn service(&self) -> Service {
+        match self.spec {
+            Spec::PutEvents(_) => Service::EventBridge,
+            Spec::SendMessage(_) => Service::Sqs,
+        }
+    }
+
+    /// What the native gateway makes of the path checks: `Err` when one refuses the request.
+    fn guarded(&self) -> Result<(), IntegrationError> {
+        let guards: Vec<PathGuard> = self
+            .checks
+            .iter()
+            .cloned()
+            .map(|c| PathGuard::new(c).expect("the pattern compiles"))
+            .collect();
+        check_path(&guards, self.service(), &self.request.path)
     }
 
     fn evaluator_input(&self) -> Value {
@@ -229,6 +250,9 @@ fn compare(case: &Case, outcome: &Outcome) -> Result<(), String> {
         return Err(format!("the template did not run:\n{error}"));
     }
     let output = outcome.output.as_deref().unwrap_or_default();
+    if case.guarded().is_err() {
+        return refused_request(&case.spec, output, outcome.form.as_deref());
+    }
     let body = case.request.parsed_body();
     let values = RequestValues {
         body: body.as_ref(),
@@ -271,6 +295,36 @@ fn compare(case: &Case, outcome: &Outcome) -> Result<(), String> {
     Ok(())
 }
 
+/// A path check refused the request natively: the template must make the request the
+/// service refuses whatever it holds (no entries; no message body), so nothing is put or
+/// sent and the 4xx answer follows.
+fn refused_request(
+    spec: &Spec,
+    output: &str,
+    form: Option<&[(String, String)]>,
+) -> Result<(), String> {
+    let refused = match spec {
+        Spec::PutEvents(_) => {
+            serde_json::from_str::<Value>(output).ok() == Some(json!({"Entries": []}))
+        }
+        Spec::SendMessage(_) => {
+            form == Some(
+                &[
+                    ("Action".into(), "SendMessage".into()),
+                    ("Version".into(), "2012-11-05".into()),
+                ][..],
+            )
+        }
+    };
+    if refused {
+        Ok(())
+    } else {
+        Err(format!(
+            "a path check refuses the request natively, but the template sends {output:?}"
+        ))
+    }
+}
+
 fn run_and_compare(cases: &[Case]) {
     assert!(!cases.is_empty());
     let outcomes = evaluate(cases);
@@ -298,12 +352,23 @@ fn run_and_compare(cases: &[Case]) {
 
 // --- Inputs -----------------------------------------------------------------------------------
 
-/// The API's routes with service integrations, and the kind of caller each sees.
-fn service_routes(api: &Api) -> Vec<(String, Spec, CallerSource, Vec<String>)> {
+/// A route with a service integration.
+struct ServiceRoute {
+    route: String,
+    spec: Spec,
+    /// The kind of caller it sees.
+    caller: CallerSource,
+    params: Vec<String>,
+    checks: Vec<PathCheck>,
+}
+
+/// The API's routes with service integrations.
+fn service_routes(api: &Api) -> Vec<ServiceRoute> {
     stackgen::app::routes(api)
         .into_iter()
         .filter_map(|route| {
             let caller = route.auth.caller()?;
+            let checks = route.path_checks;
             let route = route.spec;
             let spec = match &route.integration.value {
                 Integration::Function(_) => return None,
@@ -311,7 +376,13 @@ fn service_routes(api: &Api) -> Vec<(String, Spec, CallerSource, Vec<String>)> {
                 Integration::SendMessage(s) => Spec::SendMessage(s.clone()),
             };
             let params = route.route.params().iter().map(|p| p.to_string()).collect();
-            Some((route.route.to_string(), spec, caller, params))
+            Some(ServiceRoute {
+                route: route.route.to_string(),
+                spec,
+                caller,
+                params,
+                checks,
+            })
         })
         .collect()
 }
@@ -393,7 +464,14 @@ fn the_apps_service_integrations_build_what_their_templates_build() {
     let mut cases = Vec::new();
     for service in &app.services {
         for (name, api) in &service.source.file.apis {
-            for (route, spec, caller, params) in service_routes(api) {
+            for ServiceRoute {
+                route,
+                spec,
+                caller,
+                params,
+                checks,
+            } in service_routes(api)
+            {
                 let fields = body_fields(&spec);
                 for request in requests(&fields, &params, caller, true) {
                     let spec = match &spec {
@@ -404,6 +482,7 @@ fn the_apps_service_integrations_build_what_their_templates_build() {
                         what: format!("{name} {route}"),
                         spec,
                         request,
+                        checks: checks.clone(),
                     });
                 }
             }
@@ -475,6 +554,14 @@ fn every_kind_of_value_builds_what_the_templates_build_behind_both_authorizers()
                     what: what.clone(),
                     spec: Spec::PutEvents(put.clone()),
                     request: request.clone(),
+                    checks: Vec::new(),
+                });
+                // The same with the path parameter checked: refused on both sides, or built alike.
+                cases.push(Case {
+                    what: format!("{what}, id checked"),
+                    spec: Spec::PutEvents(put.clone()),
+                    request: request.clone(),
+                    checks: vec![id_check()],
                 });
                 for body in [
                     ValueSource::Body("field".into()),
@@ -483,8 +570,15 @@ fn every_kind_of_value_builds_what_the_templates_build_behind_both_authorizers()
                 ] {
                     cases.push(Case {
                         what: what.clone(),
+                        spec: Spec::SendMessage(send(body.clone())),
+                        request: request.clone(),
+                        checks: Vec::new(),
+                    });
+                    cases.push(Case {
+                        what: format!("{what}, id checked"),
                         spec: Spec::SendMessage(send(body)),
                         request: request.clone(),
+                        checks: vec![id_check()],
                     });
                 }
             }
@@ -509,21 +603,40 @@ fn every_kind_of_value_builds_what_the_templates_build_behind_both_authorizers()
             what: format!("body {body:?}"),
             spec: Spec::PutEvents(put.clone()),
             request: request.clone(),
+            checks: Vec::new(),
         });
         cases.push(Case {
             what: format!("body {body:?}"),
             spec: Spec::SendMessage(send(ValueSource::Body("field".into()))),
             request,
+            checks: Vec::new(),
         });
     }
+    let checked = cases.iter().filter(|c| !c.checks.is_empty());
+    let (refused, passed): (Vec<&Case>, Vec<&Case>) = checked.partition(|c| c.guarded().is_err());
+    assert!(
+        refused.len() >= 20 && passed.len() >= 20,
+        "the checked id refuses {} and passes {}",
+        refused.len(),
+        passed.len()
+    );
     run_and_compare(&cases);
+}
+
+/// A check of the path parameter `id`: what a hostile value rarely is.
+fn id_check() -> PathCheck {
+    PathCheck {
+        param: "id".into(),
+        pattern: "^(?=[\\s\\S]{1,40}$)[A-Za-z0-9 \\u00E9-]*[A-Za-z0-9]$".into(),
+        description: "1 to 40 letters, digits, spaces or dashes".into(),
+    }
 }
 
 // --- Answers ----------------------------------------------------------------------------------
 
 /// The integration's `responses` as `render` writes them for this service.
-fn rendered_responses(service: Service) -> Value {
-    vtl::integration_responses(service)
+fn rendered_responses(service: Service, checks: &[PathCheck]) -> Value {
+    vtl::integration_responses(service, checks)
         .into_iter()
         .map(|r| {
             (
@@ -539,9 +652,9 @@ fn rendered_responses(service: Service) -> Value {
 }
 
 /// An evaluator case: API Gateway answering the service's `status` and `body`.
-fn service_answer(service: Service, status: u16, body: &str) -> Value {
+fn service_answer(service: Service, checks: &[PathCheck], status: u16, body: &str) -> Value {
     json!({
-        "responses": rendered_responses(service),
+        "responses": rendered_responses(service, checks),
         "status": status,
         "body": body,
         "context": {"requestId": "r-1"},
@@ -616,14 +729,14 @@ fn every_answer_of_the_service_gets_the_same_status_and_body_natively_and_from_t
     let outcomes = run_evaluator(
         scenarios
             .iter()
-            .map(|(service, status, body, _)| service_answer(*service, *status, body))
+            .map(|(service, status, body, _)| service_answer(*service, &[], *status, body))
             .collect(),
     );
 
     // Assert
     let mut failures = Vec::new();
     for ((service, status, _, outcome), evaluated) in scenarios.iter().zip(&outcomes) {
-        let native = answer(*service, outcome);
+        let native = answer(*service, &[], outcome);
         let want = match status {
             400..=499 => 400,
             500..=599 => 500,
@@ -639,7 +752,8 @@ fn every_answer_of_the_service_gets_the_same_status_and_body_natively_and_from_t
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     for service in [Service::Sqs, Service::EventBridge] {
-        let body: Value = serde_json::from_str(&vtl::rejected_response(service)).expect("JSON");
+        let body: Value =
+            serde_json::from_str(&vtl::rejected_response(service, &[])).expect("JSON");
         assert!(body["message"].is_string(), "{body}");
     }
 }
@@ -675,6 +789,12 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
         send("POST /favorite"),
         send("DELETE /favorite/{restaurantId}"),
     );
+    let delete_checks = stackgen::app::routes(&api)
+        .into_iter()
+        .find(|r| r.spec.route.to_string() == "DELETE /favorite/{restaurantId}")
+        .map(|r| r.path_checks)
+        .expect("the route");
+    assert_eq!(delete_checks.len(), 1, "the model checks the restaurant id");
     let model = &api
         .models
         .iter()
@@ -699,6 +819,9 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
             "trailing\n",
             "tab\tinside",
             "\u{d7ff}\u{e000}",
+            " ",
+            "\u{3000}\u{a0}",
+            " padded ",
         ]
         .map(String::from),
     );
@@ -722,6 +845,7 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
                     sub: sub.clone(),
                     caller: CallerSource::CognitoClaims,
                 },
+                checks: Vec::new(),
             });
         } else {
             refused_by_model.push(id.clone());
@@ -735,6 +859,7 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
                 sub,
                 caller: CallerSource::CognitoClaims,
             },
+            checks: delete_checks.clone(),
         });
     }
     // The model refuses exactly the ids with a control character.
@@ -747,29 +872,41 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
         .collect();
     assert_eq!(refused_by_model.iter().collect::<Vec<_>>(), with_control);
 
-    // Act: the request templates, then API Gateway's answer to what SQS makes of the message.
+    // Act: the request templates, then API Gateway's answer to what SQS makes of the message
+    // (a request a path check stopped has no message body: SQS refuses it).
     let built = evaluate(&cases);
-    let messages: Vec<SendMessageRequest> = cases
+    let messages: Vec<Option<SendMessageRequest>> = cases
         .iter()
         .zip(&built)
         .map(|(case, outcome)| {
             compare(case, outcome).unwrap_or_else(|why| panic!("{}: {why}", case.what));
-            vtl_message(outcome.form.as_deref().expect("a form")).expect("a message")
+            let form = outcome.form.as_deref().expect("a form");
+            case.guarded()
+                .is_ok()
+                .then(|| vtl_message(form).expect("a message"))
         })
         .collect();
     let statuses: Vec<u16> = messages
         .iter()
-        .map(|m| {
-            let takes = sqs_takes(&m.body) && m.attributes.values().all(|v| sqs_takes(v));
-            if takes { 200 } else { 400 }
+        .map(|m| match m {
+            Some(m) if sqs_takes(&m.body) && m.attributes.values().all(|v| sqs_takes(v)) => 200,
+            _ => 400,
         })
         .collect();
     let sent = r#"{"SendMessageResponse":{"SendMessageResult":{"MessageId":"m-1"}}}"#;
     let error = r#"{"Error":{"Code":"InvalidMessageContents","Message":"Invalid binary character","Type":"Sender"}}"#;
     let answers = run_evaluator(
-        statuses
+        cases
             .iter()
-            .map(|s| service_answer(Service::Sqs, *s, if *s == 200 { sent } else { error }))
+            .zip(&statuses)
+            .map(|(c, s)| {
+                service_answer(
+                    Service::Sqs,
+                    &c.checks,
+                    *s,
+                    if *s == 200 { sent } else { error },
+                )
+            })
             .collect(),
     );
 
@@ -789,11 +926,12 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
             request_id: REQUEST_ID,
             request_time_epoch: REQUEST_TIME,
         };
-        let outcome = send_message_request(spec, QUEUE_URL, &values).and_then(|request| {
-            assert_eq!(&request, message);
+        let outcome = case.guarded().and_then(|()| {
+            let request = send_message_request(spec, QUEUE_URL, &values)?;
+            assert_eq!(Some(&request), message.as_ref());
             check_sqs_message(&request)
         });
-        let native = answer(Service::Sqs, &outcome);
+        let native = answer(Service::Sqs, &case.checks, &outcome);
         let vtl = answered(evaluated);
         if vtl.as_ref() != Ok(&native) || native.0 != *status {
             failures.push(format!(
@@ -809,6 +947,21 @@ fn control_character_restaurant_ids_get_the_same_answer_natively_and_from_the_te
         .filter(|(c, s)| c.what.starts_with("DELETE") && **s == 400)
         .count();
     assert!(refused_paths >= 60, "only {refused_paths} path ids refused");
+    // White space alone, or a tab SQS would take, is stopped by the path check: the consumer
+    // would refuse the first, and the body model refuses both.
+    for (id, stopped) in [
+        (" ", true),
+        ("\u{3000}\u{a0}", true),
+        ("tab\tinside", true),
+        (" padded ", false),
+        ("r-1", false),
+    ] {
+        let case = cases
+            .iter()
+            .find(|c| c.what == format!("DELETE /favorite/{{restaurantId}} {id:?}"))
+            .expect("the case");
+        assert_eq!(case.guarded().is_err(), stopped, "{id:?}");
+    }
 
     // A body the model refuses never reaches a template: API Gateway's own 400.
     let gateway_400 = run_evaluator(vec![json!({

@@ -397,7 +397,7 @@ async fn service_integrations_reach_the_bus_and_the_queue_refusals_are_400_and_f
             .await;
         assert_eq!(
             (status, text),
-            (400, vtl::rejected_response(service)),
+            (400, vtl::rejected_response(service, &[])),
             "{path}"
         );
     }
@@ -439,9 +439,16 @@ async fn service_integrations_reach_the_bus_and_the_queue_refusals_are_400_and_f
 
 #[tokio::test]
 async fn a_restaurant_id_with_a_control_character_is_400_in_the_body_and_in_the_path() {
-    let app = App::start(profile_api()).await;
+    let api = profile_api();
+    let checks = stackgen::app::routes(&api)
+        .into_iter()
+        .find(|r| r.spec.route.value.to_string() == "DELETE /favorite/{restaurantId}")
+        .expect("the route")
+        .path_checks;
+    assert_eq!(checks.len(), 1, "the model checks the restaurant id");
+    let app = App::start(api).await;
     let invalid_body = (400, r#"{"message":"Invalid request body"}"#.to_string());
-    let refused_by_sqs = (400, vtl::rejected_response(Service::Sqs));
+    let refused_at_the_door = (400, vtl::rejected_response(Service::Sqs, &checks));
 
     // In the body, the model refuses it before anything is sent: every control character,
     // also those SQS would take (tab, line feed), and an id over 256 characters.
@@ -469,25 +476,41 @@ async fn a_restaurant_id_with_a_control_character_is_400_in_the_body_and_in_the_
         assert_eq!(answer, invalid_body, "{id:?}");
     }
 
-    // In the path, which API Gateway cannot validate, SQS refuses what it does not take.
+    // In the path, the model's pattern refuses the same, and an id of only white space
+    // (which the consumer would refuse, after retries, into the dead-letter queue).
+    let long = format!("/favorite/{}", "r".repeat(257));
     for path in [
         "/favorite/r%001",
         "/favorite/%00",
         "/favorite/%07",
         "/favorite/r%1F",
         "/favorite/r%EF%BF%BE",
+        "/favorite/r%091",
+        "/favorite/r%0A",
+        "/favorite/%20",
+        "/favorite/%20%20%20",
+        "/favorite/%E3%80%80",
+        "/favorite/%C2%A0",
+        long.as_str(),
     ] {
         let answer = app
             .send(reqwest::Method::DELETE, path, "application/json", "")
             .await;
-        assert_eq!(answer, refused_by_sqs, "{path}");
+        assert_eq!(answer, refused_at_the_door, "{path}");
     }
+    assert!(app.receive(&app.favorites_url).await.is_empty());
 
-    // What SQS takes goes through: a tab in the path, a plain id in the body.
+    // What the pattern takes goes through: spaces inside the id, 256 characters, a plain id
+    // in the body.
+    let longest = format!("/favorite/{}", "r".repeat(256));
+    let answer = app
+        .send(reqwest::Method::DELETE, &longest, "application/json", "")
+        .await;
+    assert_eq!(answer, (200, "{}".to_string()));
     let answer = app
         .send(
             reqwest::Method::DELETE,
-            "/favorite/r%091",
+            "/favorite/r%201",
             "application/json",
             "",
         )
@@ -505,7 +528,7 @@ async fn a_restaurant_id_with_a_control_character_is_400_in_the_body_and_in_the_
     assert_eq!(answer, (200, "{}".to_string()));
     let mut messages: Vec<(String, String)> = Vec::new();
     let started = Instant::now();
-    while messages.len() < 2 && started.elapsed() < Duration::from_secs(10) {
+    while messages.len() < 3 && started.elapsed() < Duration::from_secs(10) {
         for m in app.receive(&app.favorites_url).await {
             let command = m
                 .message_attributes()
@@ -520,8 +543,9 @@ async fn a_restaurant_id_with_a_control_character_is_400_in_the_body_and_in_the_
     assert_eq!(
         messages,
         [
-            ("r\t1".to_string(), "DeleteFavorite".to_string()),
+            ("r 1".to_string(), "DeleteFavorite".to_string()),
             ("r-1 é".to_string(), "AddFavorite".to_string()),
+            ("r".repeat(256), "DeleteFavorite".to_string()),
         ]
     );
 }

@@ -16,7 +16,7 @@ use crate::model::{
     self, AppFile, Architecture, Authorizer, Model, Name, Permission, QueueTrigger, Rollout,
     Runtime, ServiceFile, Source, Tracing,
 };
-use crate::vtl::CallerSource;
+use crate::vtl::{CallerSource, PathCheck};
 
 /// A model that passed every check, with every derived fact final.
 #[derive(Clone, Debug)]
@@ -133,6 +133,8 @@ pub struct Route {
     pub spec: model::Route,
     /// Who may call it.
     pub auth: RouteAuth,
+    /// What the gateway checks of its path parameters, in the path's order.
+    pub path_checks: Vec<PathCheck>,
 }
 
 /// Who may call a route.
@@ -365,9 +367,23 @@ pub fn routes(api: &model::Api) -> Vec<Route> {
                     })
                 })
                 .unwrap_or(RouteAuth::Public);
+            let path_checks = route
+                .route
+                .params()
+                .into_iter()
+                .filter_map(|param| {
+                    let (_, p) = api.path_parameters.iter().find(|(k, _)| k.value == param)?;
+                    Some(PathCheck {
+                        param: param.to_owned(),
+                        pattern: p.pattern.value.clone(),
+                        description: p.description.value.clone(),
+                    })
+                })
+                .collect();
             Route {
                 spec: route.clone(),
                 auth,
+                path_checks,
             }
         })
         .collect()

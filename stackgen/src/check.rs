@@ -1132,6 +1132,60 @@ impl Cx<'_> {
         }
     }
 
+    /// Each checked path parameter is in some route's path, reaches only service
+    /// integrations (the gateway cannot check what it hands a function), and has a pattern
+    /// and description the mapping templates, the local gateway and OpenAPI read alike.
+    fn check_path_parameters(&mut self, name: &Sp<Name>, api: &Api) {
+        for (param, p) in &api.path_parameters {
+            let routes: Vec<&Route> = api
+                .routes
+                .iter()
+                .filter(|r| r.route.params().contains(&param.as_str()))
+                .collect();
+            if routes.is_empty() {
+                let mut declared: Vec<&str> =
+                    api.routes.iter().flat_map(|r| r.route.params()).collect();
+                declared.sort_unstable();
+                declared.dedup();
+                self.error(
+                    param.loc,
+                    format!("path parameter `{param}` of api `{name}` is in no route's path"),
+                    Some(crate::suggest::help(
+                        param.as_str(),
+                        declared.iter().copied(),
+                        format!("the routes' parameters: {}", list(&declared)),
+                    )),
+                );
+            }
+            for r in routes {
+                if let Integration::Function(f) = &r.integration.value {
+                    self.error(
+                        param.loc,
+                        format!(
+                            "path parameter `{param}` has a pattern, but `{}` passes it to `{f}`, where API Gateway cannot check it",
+                            r.route.value
+                        ),
+                        Some(format!("check it in the handler, or leave `{param}` out of `path_parameters`")),
+                    );
+                }
+            }
+            if let Err(why) = check_path_pattern(&p.pattern.value) {
+                self.error(
+                    p.pattern.loc,
+                    format!("pattern of path parameter `{param}`: {why}"),
+                    None,
+                );
+            }
+            if !vtl::is_safe_message(&p.description.value) {
+                self.error(
+                    p.description.loc,
+                    format!("description of path parameter `{param}` must be plain text: no `\"`, `\\`, `$`, `#` or control characters"),
+                    Some("it is written into the 400's message by a mapping template".into()),
+                );
+            }
+        }
+    }
+
     fn check_api(&mut self, name: &Sp<Name>, api: &Api) {
         let authorizers: Vec<&str> = api.authorizers.keys().map(|n| n.as_str()).collect();
         for (aname, a) in &api.authorizers {
@@ -1174,6 +1228,7 @@ impl Cx<'_> {
                 );
             }
         }
+        self.check_path_parameters(name, api);
         let mut seen: BTreeMap<(crate::model::Method, String), &Sp<crate::model::RouteSpec>> =
             BTreeMap::new();
         for route in &api.routes {
@@ -1438,6 +1493,25 @@ fn schema_error(e: &jsonschema::ValidationError<'_>) -> String {
     } else {
         format!("at `{at}`: {what}")
     }
+}
+
+/// A path parameter's pattern: anchored at both ends (Java's `matches` and ECMA's `test`
+/// then agree), ECMA 262 syntax that compiles, and nothing that would end the mapping
+/// template's string literal (`'`) or be taken by `Fn::Sub` (`${`).
+fn check_path_pattern(pattern: &str) -> Result<(), String> {
+    if !pattern.starts_with('^') || !pattern.ends_with('$') || pattern.ends_with("\\$") {
+        return Err(format!(
+            "`{pattern}` must match the whole value: begin it with `^` and end it with `$`"
+        ));
+    }
+    if pattern.contains('\'') || pattern.contains("${") {
+        return Err(format!(
+            "`{pattern}` may not contain `'` or `${{` (write `\\u0027` for a quote)"
+        ));
+    }
+    check_ecma_regex(pattern)?;
+    check_json_schema(&serde_json::json!({"type": "string", "pattern": pattern}))
+        .map_err(|why| why.replace("at `/pattern`: ", ""))
 }
 
 /// Checks the `pattern`s and `patternProperties` names of a schema and of the schemas in it

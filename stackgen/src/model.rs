@@ -1226,8 +1226,24 @@ pub struct Api {
     /// has an API Gateway logging role (`api_logging_role`).
     #[serde(default = "yes")]
     pub access_log: bool,
+    /// Path parameters the gateway checks, by name: a request whose value does not match
+    /// gets 400 before anything is sent. Only a service integration's parameters can be
+    /// checked there; a function gets its parameters as sent and checks them itself.
+    #[serde(default)]
+    pub path_parameters: BTreeMap<Sp<String>, PathParameter>,
     /// The routes.
     pub routes: Vec<Route>,
+}
+
+/// What a path parameter's value must be.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PathParameter {
+    /// The whole value must match it: an ECMA 262 regular expression from `^` to `$`, the
+    /// syntax API Gateway's mapping templates (Java) and OpenAPI documents share.
+    pub pattern: Sp<String>,
+    /// What it must be, in words: the 400's message says it.
+    pub description: Sp<String>,
 }
 
 /// An API Gateway request rate limit (token bucket): steady requests per second, and how

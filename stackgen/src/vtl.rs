@@ -21,6 +21,11 @@
 //! - The answer depends on the service's HTTP status ([`integration_responses`]): 2xx is
 //!   200 `{}`, 4xx is 400 with a JSON message, 5xx is 500. Every value the service gets comes
 //!   from the request, so its 4xx means it refused what the client sent.
+//! - A path parameter the model gives a pattern ([`PathCheck`]) is checked first
+//!   (`String.matches`): when it does not match, the template sends a request the service
+//!   refuses with a 4xx whatever it holds (no `Entries`, no `MessageBody`), so nothing is put
+//!   or sent and the client gets the 400, whose message names the parameter. A mapping
+//!   template cannot answer by itself, so this is how a guard stops a service integration.
 
 use crate::model::{PutEvents, SendMessage, ValueSource};
 
@@ -54,7 +59,7 @@ pub struct IntegrationResponse {
 ///   client's mistake. API Gateway selects on the status alone, so a 4xx of a broken
 ///   deployment (a deleted queue, a missing permission) is a 400 too.
 /// - 5xx: 500 with [`error_response`].
-pub fn integration_responses(service: Service) -> Vec<IntegrationResponse> {
+pub fn integration_responses(service: Service, checks: &[PathCheck]) -> Vec<IntegrationResponse> {
     let success = match service {
         Service::EventBridge => put_events_response(),
         Service::Sqs => empty_response(),
@@ -68,7 +73,7 @@ pub fn integration_responses(service: Service) -> Vec<IntegrationResponse> {
         IntegrationResponse {
             selection_pattern: Some("4\\d{2}"),
             status: 400,
-            template: rejected_response(service),
+            template: rejected_response(service, checks),
         },
         IntegrationResponse {
             selection_pattern: Some("5\\d{2}"),
@@ -76,6 +81,18 @@ pub fn integration_responses(service: Service) -> Vec<IntegrationResponse> {
             template: error_response(),
         },
     ]
+}
+
+/// A path parameter the gateway checks: a value that does not match `pattern` (from `^`
+/// to `$`) is refused with 400, saying `description`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathCheck {
+    /// The parameter.
+    pub param: String,
+    /// The ECMA 262 / Java regular expression its whole value must match.
+    pub pattern: String,
+    /// What the value must be, in words.
+    pub description: String,
 }
 
 /// Where the caller's identity comes from.
@@ -106,6 +123,12 @@ pub fn is_safe_constant(s: &str) -> bool {
         })
 }
 
+/// Text that can sit inside a JSON string of a response template as is: no `"`, `\`,
+/// VTL's `$` and `#`, or control characters.
+pub fn is_safe_message(s: &str) -> bool {
+    !s.trim().is_empty() && !s.chars().any(|c| c.is_control() || "\"\\$#".contains(c))
+}
+
 /// Characters allowed in body field, path parameter, detail field and attribute names.
 pub fn is_safe_field(s: &str) -> bool {
     s.chars()
@@ -134,7 +157,12 @@ fn json_escaped(expr: &str) -> String {
 
 /// The request template of an EventBridge `PutEvents` integration. `bus` is written as the
 /// `EventBusName` (render passes `${Bus}` for `Fn::Sub` to fill in).
-pub fn put_events_request(p: &PutEvents, bus: &str, caller: Option<CallerSource>) -> String {
+pub fn put_events_request(
+    p: &PutEvents,
+    bus: &str,
+    caller: Option<CallerSource>,
+    checks: &[PathCheck],
+) -> String {
     let mut fields = Vec::new();
     for (name, source) in &p.detail {
         let value = match &source.value {
@@ -146,7 +174,7 @@ pub fn put_events_request(p: &PutEvents, bus: &str, caller: Option<CallerSource>
         fields.push(format!("\\\"{name}\\\":\\\"{value}\\\""));
     }
     let detail = format!("{{{}}}", fields.join(","));
-    [
+    let request = [
         "{".to_string(),
         "  \"Entries\": [".to_string(),
         "    {".to_string(),
@@ -158,7 +186,30 @@ pub fn put_events_request(p: &PutEvents, bus: &str, caller: Option<CallerSource>
         "  ]".to_string(),
         "}".to_string(),
     ]
-    .join("\n")
+    .join("\n");
+    guarded(checks, request, "{\"Entries\": []}")
+}
+
+/// `request` when every checked path parameter matches, else `refused`: a request the
+/// service answers with a 4xx. On one line around the request, so a form body gains no
+/// line break.
+fn guarded(checks: &[PathCheck], request: String, refused: &str) -> String {
+    if checks.is_empty() {
+        return request;
+    }
+    let condition: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            format!(
+                "$input.params().path.get('{}').matches('{}')",
+                c.param, c.pattern
+            )
+        })
+        .collect();
+    format!(
+        "#if({}){request}#{{else}}{refused}#end",
+        condition.join(" && ")
+    )
 }
 
 /// The template of a successful `PutEvents` response: `{}`, or a 500 when EventBridge
@@ -177,7 +228,11 @@ pub fn put_events_response() -> String {
 }
 
 /// The request template of an SQS `SendMessage` integration (query protocol, form-encoded).
-pub fn send_message_request(s: &SendMessage, caller: Option<CallerSource>) -> String {
+pub fn send_message_request(
+    s: &SendMessage,
+    caller: Option<CallerSource>,
+    checks: &[PathCheck],
+) -> String {
     let encode = |source: &ValueSource| match source {
         ValueSource::Value(v) => form_encode(v),
         // Digits only, and a number: `$util.urlEncode` takes a string.
@@ -198,7 +253,11 @@ pub fn send_message_request(s: &SendMessage, caller: Option<CallerSource>) -> St
             encode(&source.value)
         ));
     }
-    parts.join("&")
+    guarded(
+        checks,
+        parts.join("&"),
+        "Action=SendMessage&Version=2012-11-05",
+    )
 }
 
 /// The template of a successful response of a service integration.
@@ -211,13 +270,29 @@ pub fn error_response() -> String {
     "{\"message\": \"Internal server error\"}".into()
 }
 
-/// The template answering a 4xx of the integrated service: it refused a value of the request.
-pub fn rejected_response(service: Service) -> String {
-    match service {
-        Service::Sqs => "{\"message\": \"Invalid request: the queue refused a value taken from it (such as a control character or an over-long value)\"}",
-        Service::EventBridge => "{\"message\": \"Invalid request: the event bus refused a value taken from it (such as an over-long value)\"}",
-    }
-    .into()
+/// The template answering a 4xx of the integrated service: a checked path parameter did
+/// not match, or the service refused a value of the request.
+pub fn rejected_response(service: Service, checks: &[PathCheck]) -> String {
+    let (refused, such) = match service {
+        Service::Sqs => (
+            "the queue refused a value taken from it",
+            "a control character or an over-long value",
+        ),
+        Service::EventBridge => (
+            "the event bus refused a value taken from it",
+            "an over-long value",
+        ),
+    };
+    let message = if checks.is_empty() {
+        format!("{refused} (such as {such})")
+    } else {
+        let rules: Vec<String> = checks
+            .iter()
+            .map(|c| format!("path parameter {} must be {}", c.param, c.description))
+            .collect();
+        format!("{} (or {refused}, such as {such})", rules.join("; "))
+    };
+    format!("{{\"message\": \"Invalid request: {message}\"}}")
 }
 
 /// Form-encodes a constant (already restricted by [`is_safe_constant`]).
@@ -255,7 +330,7 @@ mod tests {
             detail_type: "address.added".into(),
             detail,
         };
-        let t = put_events_request(&p, "${AddressBus}", Some(CallerSource::CognitoClaims));
+        let t = put_events_request(&p, "${AddressBus}", Some(CallerSource::CognitoClaims), &[]);
         assert!(t.contains(
             "\\\"userId\\\":\\\"$util.escapeJavaScript($util.escapeJavaScript($context.authorizer.claims.sub).replaceAll(\"\\\\'\", \"'\")).replaceAll(\"\\\\'\", \"'\")\\\""
         ), "{t}");
@@ -265,7 +340,7 @@ mod tests {
     #[test]
     fn a_4xx_of_the_service_is_400_with_a_json_message_and_a_5xx_is_500() {
         for service in [Service::Sqs, Service::EventBridge] {
-            let responses = integration_responses(service);
+            let responses = integration_responses(service, &[]);
             let by_pattern = |p: Option<&str>| {
                 responses
                     .iter()
@@ -277,14 +352,14 @@ mod tests {
             assert_eq!(by_pattern(None).map(|r| r.0), Some(200));
             assert_eq!(responses.len(), 3);
             let body: serde_json::Value =
-                serde_json::from_str(&rejected_response(service)).unwrap();
+                serde_json::from_str(&rejected_response(service, &[])).unwrap();
             assert!(
                 body["message"]
                     .as_str()
                     .unwrap()
                     .starts_with("Invalid request: ")
             );
-            assert!(!rejected_response(service).contains('$'));
+            assert!(!rejected_response(service, &[]).contains('$'));
         }
     }
 
@@ -302,7 +377,7 @@ mod tests {
             attributes,
         };
         assert_eq!(
-            send_message_request(&s, Some(CallerSource::CognitoClaims)),
+            send_message_request(&s, Some(CallerSource::CognitoClaims), &[]),
             "Action=SendMessage&Version=2012-11-05&MessageBody=$util.urlEncode($input.path('$.restaurantId'))\
              &MessageAttribute.1.Name=CommandName&MessageAttribute.1.Value.DataType=String\
              &MessageAttribute.1.Value.StringValue=AddFavorite\

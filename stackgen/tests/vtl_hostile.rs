@@ -6,7 +6,9 @@
 //! parameter, the `PutEvents` request a template renders is valid JSON with exactly one entry
 //! for the address bus, whose `Detail` is a JSON object with exactly the intended fields, each
 //! equal to the input string; the `SendMessage` form body decodes to exactly the intended
-//! message; the caller is always the authorizer's `sub`, never a value from the body. And the
+//! message; the caller is always the authorizer's `sub`, never a value from the body. A path
+//! id the model's pattern refuses makes the template send what the service refuses (no
+//! entries, no message body), so nothing is put or sent. And the
 //! request models reject the bodies the templates are not meant to carry, and the integration
 //! responses answer a 4xx of the service (it refused a value of the request) with 400 and a
 //! JSON message, never a 5xx.
@@ -236,6 +238,57 @@ fn params(path: &[(&str, &str)]) -> Value {
         "querystring": {"userId": "evil-query", "addressId": "evil-query"},
         "header": {"userId": "evil-header", "Content-Type": "application/json"},
     })
+}
+
+/// The model's pattern of a path parameter of the profile API, compiled as `stackgen local`
+/// runs it (the templates run it as Java's `String.matches`; the two must agree).
+fn path_pattern(param: &str) -> jsonschema::Validator {
+    let model = stackgen::model::load(&common::repo().join("model")).expect("model");
+    let pattern = model
+        .services
+        .iter()
+        .flat_map(|s| s.file.apis.values())
+        .flat_map(|a| &a.path_parameters)
+        .find(|(name, _)| name.as_str() == param)
+        .map(|(_, p)| p.pattern.value.clone())
+        .unwrap_or_else(|| panic!("the model checks no path parameter `{param}`"));
+    jsonschema::draft4::new(&json!({"type": "string", "pattern": pattern})).expect("compiles")
+}
+
+/// Whether `id` passes `pattern`, and that both outcomes occur among `ids`.
+fn passing(pattern: &jsonschema::Validator, ids: &[&str]) -> Vec<bool> {
+    let passes: Vec<bool> = ids.iter().map(|id| pattern.is_valid(&json!(id))).collect();
+    let taken = passes.iter().filter(|p| **p).count();
+    assert!(
+        taken >= 3 && passes.len() - taken >= 3,
+        "{taken} of {} ids pass: both cases need testing",
+        passes.len()
+    );
+    passes
+}
+
+/// The request a template sends when its path check fails: `PutEvents` with no entries,
+/// which EventBridge refuses (400) whatever else holds.
+fn check_refused_put_events(output: &str) -> Result<(), String> {
+    let request: Value = serde_json::from_str(output).map_err(|e| format!("not JSON: {e}"))?;
+    if request == json!({"Entries": []}) {
+        Ok(())
+    } else {
+        Err("the path check should have refused the id".into())
+    }
+}
+
+/// The form a template sends when its path check fails: `SendMessage` with no message
+/// body, which SQS refuses (400), and nothing of the request.
+fn check_refused_send_message(outcome: &Outcome) -> Result<(), String> {
+    let form = outcome.form.as_deref().unwrap_or_default();
+    let want = [("Action", "SendMessage"), ("Version", "2012-11-05")];
+    let got: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if got == want {
+        Ok(())
+    } else {
+        Err("the path check should have refused the id".into())
+    }
 }
 
 /// Runs the cases and checks each outcome, then fails listing every case that went wrong.
@@ -885,9 +938,18 @@ fn the_updated_event_carries_the_path_address_id_and_never_an_id_from_the_body()
         true,
     );
 
+    let ids: Vec<&str> = cases
+        .iter()
+        .map(|c| c.params["path"]["addressId"].as_str().expect("an id"))
+        .collect();
+    let passes = passing(&path_pattern("addressId"), &ids);
+
     // Act and assert
     run_and_check(&cases, |i, outcome| {
         let output = outcome.output.as_deref().unwrap_or_default();
+        if !passes[i] {
+            return check_refused_put_events(output);
+        }
         check_put_events(output, "address.updated", &address_detail(&cases[i]))
     });
 }
@@ -910,9 +972,14 @@ fn the_deleted_event_carries_only_the_caller_and_the_path_address_id_whatever_th
         })
         .collect();
 
+    let passes = passing(&path_pattern("addressId"), common::vtl::HOSTILE);
+
     // Act and assert
     run_and_check(&cases, |i, outcome| {
         let output = outcome.output.as_deref().unwrap_or_default();
+        if !passes[i] {
+            return check_refused_put_events(output);
+        }
         let detail = json!({
             "userId": cases[i].context["authorizer"]["claims"]["sub"],
             "addressId": common::vtl::HOSTILE[i],
@@ -985,8 +1052,13 @@ fn the_delete_favorite_message_is_the_exact_path_restaurant_id_with_the_command_
         })
         .collect();
 
+    let passes = passing(&path_pattern("restaurantId"), common::vtl::HOSTILE);
+
     // Act and assert
     run_and_check(&cases, |i, outcome| {
+        if !passes[i] {
+            return check_refused_send_message(outcome);
+        }
         check_send_message(
             outcome,
             common::vtl::HOSTILE[i],

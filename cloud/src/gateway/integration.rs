@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use stackgen::model::{PutEvents, SendMessage, ValueSource};
-use stackgen::vtl::{self, Service};
+use stackgen::vtl::{self, PathCheck, Service};
 
 /// What a request offers to an integration's values.
 #[derive(Debug, Clone, Copy)]
@@ -192,15 +192,62 @@ pub fn send_message_request(
 }
 
 /// The status and body API Gateway answers a service integration's outcome with, as the
-/// integration responses of [`vtl::integration_responses`] make them: 200 `{}` on success,
-/// 400 [`vtl::rejected_response`] when the service refused the request, else 500
-/// [`vtl::error_response`].
-pub fn answer(service: Service, outcome: &Result<(), IntegrationError>) -> (u16, String) {
+/// integration responses of [`vtl::integration_responses`] make them for a route with
+/// `checks`: 200 `{}` on success, 400 [`vtl::rejected_response`] when the service refused
+/// the request, else 500 [`vtl::error_response`].
+pub fn answer(
+    service: Service,
+    checks: &[PathCheck],
+    outcome: &Result<(), IntegrationError>,
+) -> (u16, String) {
     match outcome {
         Ok(()) => (200, vtl::empty_response()),
-        Err(IntegrationError::Rejected { .. }) => (400, vtl::rejected_response(service)),
+        Err(IntegrationError::Rejected { .. }) => (400, vtl::rejected_response(service, checks)),
         Err(_) => (500, vtl::error_response()),
     }
+}
+
+/// A checked path parameter with its pattern compiled.
+pub struct PathGuard {
+    check: PathCheck,
+    pattern: jsonschema::Validator,
+}
+
+impl PathGuard {
+    /// Compiles `check`'s pattern (ECMA 262, anchored: the checks made sure).
+    pub fn new(check: PathCheck) -> Result<Self, String> {
+        let schema = serde_json::json!({"type": "string", "pattern": check.pattern});
+        let pattern = jsonschema::draft4::new(&schema).map_err(|e| e.to_string())?;
+        Ok(PathGuard { check, pattern })
+    }
+}
+
+/// Refuses the request as the guarded mapping template makes the service refuse it (a
+/// 4xx, nothing put or sent) when a checked path parameter does not match its pattern.
+pub fn check_path(
+    guards: &[PathGuard],
+    service: Service,
+    path: &BTreeMap<String, String>,
+) -> Result<(), IntegrationError> {
+    for g in guards {
+        let value = path.get(&g.check.param).map_or("", String::as_str);
+        if !g.pattern.is_valid(&Value::String(value.to_owned())) {
+            let (service, operation) = match service {
+                Service::EventBridge => ("EventBridge", "PutEvents"),
+                Service::Sqs => ("SQS", "SendMessage"),
+            };
+            return Err(IntegrationError::Rejected {
+                service,
+                operation,
+                status: 400,
+                message: format!(
+                    "path parameter `{}` does not match `{}`",
+                    g.check.param, g.check.pattern
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl IntegrationError {
@@ -383,6 +430,8 @@ pub enum ServiceTarget {
         bus: String,
         /// The client for the endpoint.
         client: aws_sdk_eventbridge::Client,
+        /// Its checked path parameters.
+        guards: Vec<PathGuard>,
     },
     /// SQS `SendMessage` to `queue_url`.
     SendMessage {
@@ -392,6 +441,8 @@ pub enum ServiceTarget {
         queue_url: String,
         /// The client for the endpoint.
         client: aws_sdk_sqs::Client,
+        /// Its checked path parameters.
+        guards: Vec<PathGuard>,
     },
 }
 
@@ -404,16 +455,32 @@ impl ServiceTarget {
         }
     }
 
+    /// The route's checked path parameters.
+    pub fn guards(&self) -> &[PathGuard] {
+        match self {
+            ServiceTarget::PutEvents { guards, .. } | ServiceTarget::SendMessage { guards, .. } => {
+                guards
+            }
+        }
+    }
+
+    /// What the route's 400 says: its path checks.
+    pub fn checks(&self) -> Vec<PathCheck> {
+        self.guards().iter().map(|g| g.check.clone()).collect()
+    }
+
     /// Builds the request the rendered request template makes for `values` and sends it.
     pub async fn send(&self, values: &RequestValues<'_>) -> Result<(), IntegrationError> {
+        check_path(self.guards(), self.service(), values.path)?;
         match self {
-            ServiceTarget::PutEvents { spec, bus, client } => {
-                send_put_events(client, &put_events_entry(spec, bus, values)?).await
-            }
+            ServiceTarget::PutEvents {
+                spec, bus, client, ..
+            } => send_put_events(client, &put_events_entry(spec, bus, values)?).await,
             ServiceTarget::SendMessage {
                 spec,
                 queue_url,
                 client,
+                ..
             } => send_send_message(client, &send_message_request(spec, queue_url, values)?).await,
         }
     }
@@ -572,14 +639,14 @@ mod tests {
                 message: "x".into(),
             })
         };
-        assert_eq!(answer(Service::Sqs, &Ok(())), (200, "{}".to_string()));
+        assert_eq!(answer(Service::Sqs, &[], &Ok(())), (200, "{}".to_string()));
         assert_eq!(
-            answer(Service::Sqs, &refused()),
-            (400, vtl::rejected_response(Service::Sqs))
+            answer(Service::Sqs, &[], &refused()),
+            (400, vtl::rejected_response(Service::Sqs, &[]))
         );
         assert_eq!(
-            answer(Service::EventBridge, &refused()),
-            (400, vtl::rejected_response(Service::EventBridge))
+            answer(Service::EventBridge, &[], &refused()),
+            (400, vtl::rejected_response(Service::EventBridge, &[]))
         );
         for failed in [
             IntegrationError::from_status("SQS", "SendMessage", Some(500), "x".into()),
@@ -591,7 +658,7 @@ mod tests {
             IntegrationError::NotAString("f".into()),
         ] {
             assert_eq!(
-                answer(Service::EventBridge, &Err(failed)),
+                answer(Service::EventBridge, &[], &Err(failed)),
                 (500, vtl::error_response())
             );
         }

@@ -79,7 +79,7 @@ use tokio::sync::oneshot;
 use stackgen::app::{self, RouteAuth};
 use stackgen::model::{Api, Authorizer, Integration, RouteSpec};
 use stackgen::render::preflight_headers;
-use stackgen::vtl::{CallerSource, Service};
+use stackgen::vtl::CallerSource;
 
 use authorizer::{CognitoAuthorizer, Identity, Rejection, TokenAuthorizer};
 use integration::{RequestValues, ServiceTarget};
@@ -412,7 +412,12 @@ fn build(
         authorizers.insert(aname.as_str(), Arc::new(built));
     }
     let mut table = routes::Table::default();
-    for app::Route { spec: route, auth } in app::routes(api) {
+    for app::Route {
+        spec: route,
+        auth,
+        path_checks,
+    } in app::routes(api)
+    {
         let spec = route.route.value.clone();
         let route_name = spec.to_string();
         let (auth, caller) = match auth {
@@ -452,6 +457,19 @@ fn build(
             route: route_name.clone(),
             service,
         };
+        let guards = || {
+            path_checks
+                .iter()
+                .cloned()
+                .map(integration::PathGuard::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|why| GatewayError::Model {
+                    api: name.to_owned(),
+                    route: route_name.clone(),
+                    name: "path_parameters".into(),
+                    why,
+                })
+        };
         let target = match &route.integration.value {
             Integration::Function(f) => Target::Function(function(f.as_str())),
             Integration::PutEvents(p) => Target::Service(ServiceTarget::PutEvents {
@@ -462,6 +480,7 @@ fn build(
                     .ok_or_else(|| unresolved("bus", p.bus.as_str()))?,
                 client: ctx.events.clone().ok_or_else(|| no_client("EventBridge"))?,
                 spec: p.clone(),
+                guards: guards()?,
             }),
             Integration::SendMessage(s) => Target::Service(ServiceTarget::SendMessage {
                 queue_url: ctx
@@ -471,6 +490,7 @@ fn build(
                     .ok_or_else(|| unresolved("queue", s.queue.as_str()))?,
                 client: ctx.sqs.clone().ok_or_else(|| no_client("SQS"))?,
                 spec: s.clone(),
+                guards: guards()?,
             }),
         };
         let resource_id = short_id(&spec.path);
@@ -590,7 +610,7 @@ fn internal_error(request_id: &str) -> Response {
 fn integration_response(
     gw: &Gateway,
     route: &Route,
-    service: Service,
+    target: &ServiceTarget,
     outcome: &Result<(), integration::IntegrationError>,
     request_id: &str,
 ) -> Response {
@@ -603,7 +623,7 @@ fn integration_response(
             tracing::warn!(api = %gw.name, route = %route.spec, error.cause_chain = ?error, "service integration failed");
         }
     }
-    let (status, body) = integration::answer(service, outcome);
+    let (status, body) = integration::answer(target.service(), &target.checks(), outcome);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(status, body, request_id)
 }
@@ -744,7 +764,7 @@ async fn handle(
                 request_time_epoch: arrived,
             };
             let sent = target.send(&values).await;
-            integration_response(&gw, route, target.service(), &sent, &request_id)
+            integration_response(&gw, route, target, &sent, &request_id)
         }
     }
 }

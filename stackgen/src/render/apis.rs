@@ -15,7 +15,7 @@ use super::{NamedProps, cfn, named};
 use crate::app::Route;
 use crate::check::Scope;
 use crate::model::{Api, Authorizer, Integration, Json, PutEvents, SendMessage, Throttle};
-use crate::vtl::{self, CallerSource};
+use crate::vtl::{self, CallerSource, PathCheck};
 
 /// An `AWS::Serverless::Api`.
 #[derive(Serialize)]
@@ -264,11 +264,11 @@ impl Body<'_> {
             }
             Integration::PutEvents(p) => {
                 op.insert("responses".into(), service_method_responses());
-                self.put_events(p, caller)
+                self.put_events(p, caller, &route.path_checks)
             }
             Integration::SendMessage(s) => {
                 op.insert("responses".into(), service_method_responses());
-                self.send_message(s, caller)
+                self.send_message(s, caller, &route.path_checks)
             }
         };
         op.insert("x-amazon-apigateway-integration".into(), integration);
@@ -304,12 +304,17 @@ impl Body<'_> {
         ));
     }
 
-    fn put_events(&mut self, p: &PutEvents, caller: Option<CallerSource>) -> Json {
+    fn put_events(
+        &mut self,
+        p: &PutEvents,
+        caller: Option<CallerSource>,
+        checks: &[PathCheck],
+    ) -> Json {
         self.role_statements.insert(
             format!("events {}", p.bus),
             json!({"Effect": "Allow", "Action": "events:PutEvents", "Resource": arn_of(self.scope, p.bus.as_str())}),
         );
-        let request = vtl::put_events_request(p, &format!("${{{}}}", p.bus), caller);
+        let request = vtl::put_events_request(p, &format!("${{{}}}", p.bus), caller, checks);
         service_integration(
             sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:events:action/PutEvents"),
             &self.role,
@@ -319,10 +324,16 @@ impl Body<'_> {
             }),
             sub(request),
             vtl::Service::EventBridge,
+            checks,
         )
     }
 
-    fn send_message(&mut self, s: &SendMessage, caller: Option<CallerSource>) -> Json {
+    fn send_message(
+        &mut self,
+        s: &SendMessage,
+        caller: Option<CallerSource>,
+        checks: &[PathCheck],
+    ) -> Json {
         self.role_statements.insert(
             format!("sqs {}", s.queue),
             json!({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": get_att(s.queue.as_str(), "Arn")}),
@@ -334,8 +345,9 @@ impl Body<'_> {
             )),
             &self.role,
             json!({"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}),
-            json!(vtl::send_message_request(s, caller)),
+            json!(vtl::send_message_request(s, caller, checks)),
             vtl::Service::Sqs,
+            checks,
         )
     }
 
@@ -440,9 +452,10 @@ fn service_integration(
     request_parameters: Json,
     request: Json,
     service: vtl::Service,
+    checks: &[PathCheck],
 ) -> Json {
     let cors = json!({"method.response.header.Access-Control-Allow-Origin": "'*'"});
-    let responses: serde_json::Map<String, Json> = vtl::integration_responses(service)
+    let responses: serde_json::Map<String, Json> = vtl::integration_responses(service, checks)
         .into_iter()
         .map(|r| {
             (

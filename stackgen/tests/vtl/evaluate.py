@@ -141,6 +141,15 @@ def java_replace_all(self, pattern, replacement):
 
 operators.__additional_methods__[str]["replaceAll"] = java_replace_all
 
+
+def java_matches(self, pattern):
+    """`String.matches(regex)`: the whole string matches (the regex as Python reads it, the
+    same for the anchored patterns of path parameters: classes, `\\uXXXX`, look-ahead)."""
+    return re.fullmatch(pattern, self) is not None
+
+
+operators.__additional_methods__[str]["matches"] = java_matches
+
 # --- $input -------------------------------------------------------------------------------
 
 MISSING = object()
