@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool the tests and local runs need into a project virtualenv (.venv by default):
-# moto server, cfn-lint, aws-sam-cli, cargo-lambda (with zig) and airspeed-ext; and checkov into
+# moto server, cfn-lint, aws-sam-cli, cargo-lambda (with zig), airspeed-ext and
+# openapi-spec-validator; and checkov into
 # a second one beside it (<venv>-checkov), since its pinned dependencies clash with SAM's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project on a fresh machine: installs the tools
 # (scripts/setup.sh), then formatting, clippy, the Rust tests (against moto server),
-# template drift, cfn-lint, checkov, `sam validate --lint` and `sam build` of all four services.
+# template drift, cfn-lint, the OpenAPI documents, checkov, `sam validate --lint` and `sam build` of all four services.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -39,6 +39,9 @@ cargo run --quiet --locked -p stackgen -- render --check
 
 step "cfn-lint"
 cfn-lint generated/*.yaml deploy/*.yaml
+
+step "OpenAPI documents"
+openapi-spec-validator generated/openapi/*.json
 
 step "checkov"
 # Every accepted risk is a skip with its reason, rendered from model/app.yaml

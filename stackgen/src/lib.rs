@@ -35,6 +35,7 @@ pub mod diagram;
 pub mod diff;
 pub mod enclosing;
 pub mod model;
+pub mod openapi;
 pub mod recover;
 pub mod render;
 pub mod samconfig;

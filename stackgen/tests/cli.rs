@@ -59,6 +59,13 @@ fn render_check_fails_and_names_the_stale_file() {
     // rendering never writes is left alone.
     std::fs::write(tmp.path().join("generated/old.md"), "# old\n").unwrap();
     std::fs::write(tmp.path().join("generated/.gitkeep"), "").unwrap();
+    // The same in the OpenAPI folder: an API the model no longer has, a missing document.
+    std::fs::write(
+        tmp.path().join("generated/openapi/shop-OldApi.json"),
+        "{}\n",
+    )
+    .unwrap();
+    std::fs::remove_file(tmp.path().join("generated/openapi/users-UsersApi.json")).unwrap();
 
     let out = stackgen(tmp.path(), &["render", "--check"]);
 
@@ -72,6 +79,14 @@ fn render_check_fails_and_names_the_stale_file() {
     assert!(err.contains("old.yaml: not produced by the model"), "{err}");
     assert!(err.contains("old.md: not produced by the model"), "{err}");
     assert!(!err.contains(".gitkeep"), "{err}");
+    assert!(
+        err.contains("openapi/shop-OldApi.json: not produced by the model"),
+        "{err}"
+    );
+    assert!(
+        err.contains("openapi/users-UsersApi.json: missing"),
+        "{err}"
+    );
     // --check never writes.
     assert!(!tmp.path().join("generated/orders.yaml").exists());
 
@@ -79,6 +94,16 @@ fn render_check_fails_and_names_the_stale_file() {
     let out = stackgen(tmp.path(), &["render"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!tmp.path().join("generated/old.md").exists());
+    assert!(
+        !tmp.path()
+            .join("generated/openapi/shop-OldApi.json")
+            .exists()
+    );
+    assert!(
+        tmp.path()
+            .join("generated/openapi/users-UsersApi.json")
+            .exists()
+    );
     assert!(tmp.path().join("generated/.gitkeep").exists());
 }
 

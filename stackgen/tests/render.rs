@@ -972,3 +972,82 @@ fn an_account_with_its_own_logging_role_is_left_alone() {
     let orders = template_json(&files["orders.yaml"]);
     assert!(orders["Resources"]["OrdersApi"]["Properties"]["AccessLogSetting"].is_object());
 }
+
+#[test]
+fn each_api_has_an_openapi_document_with_every_route_and_the_answers_the_gateway_gives() {
+    let rendered: BTreeMap<String, String> = common::render_repo().into_iter().collect();
+    let app = stackgen::app::App::load(&common::repo().join("model")).expect("the app");
+    let mut documents = 0;
+    for service in &app.services {
+        for name in service.file().apis.keys() {
+            let file = format!("openapi/{}-{name}.json", service.name());
+            let doc: serde_json::Value =
+                serde_json::from_str(rendered.get(&file).unwrap_or_else(|| panic!("no {file}")))
+                    .expect("JSON");
+            documents += 1;
+            assert_eq!(doc["openapi"], "3.1.0");
+            let error = jsonschema::validator_for(&doc["components"]["schemas"]["Error"])
+                .expect("the error schema compiles");
+            for route in service.routes(name.as_str()) {
+                let spec = &route.spec.route.value;
+                let item = &doc["paths"][&spec.path];
+                let op = &item[spec.method.as_str().to_ascii_lowercase()];
+                assert!(op.is_object(), "{file}: no {spec}");
+                // Authenticated routes name their scheme; public ones say so.
+                let security = op["security"].to_string();
+                match route.auth.authorizer() {
+                    Some(a) => assert_eq!(security, format!("[{{\"{a}\":[]}}]"), "{spec}"),
+                    None => assert_eq!(security, "[]", "{spec}"),
+                }
+                if route.auth.authorizer().is_some() {
+                    assert!(op["responses"]["401"].is_object(), "{spec}");
+                }
+                if let Some(body) = &route.spec.body {
+                    let schema_ref =
+                        &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(
+                        schema_ref,
+                        &format!("#/components/schemas/{body}"),
+                        "{spec}"
+                    );
+                    assert!(doc["components"]["schemas"][body.as_str()].is_object());
+                    assert!(op["responses"]["400"].is_object(), "{spec}");
+                }
+                // The patterns the gateway checks are the documented ones, and the 400 that
+                // refuses an id is in the documented error shape.
+                for check in &route.path_checks {
+                    let param = item["parameters"]
+                        .as_array()
+                        .and_then(|ps| ps.iter().find(|p| p["name"] == check.param.as_str()))
+                        .unwrap_or_else(|| panic!("{spec}: {} undocumented", check.param));
+                    assert_eq!(param["schema"]["pattern"], check.pattern.as_str());
+                    let service = match &route.spec.integration.value {
+                        stackgen::model::Integration::SendMessage(_) => stackgen::vtl::Service::Sqs,
+                        _ => stackgen::vtl::Service::EventBridge,
+                    };
+                    let answer: serde_json::Value = serde_json::from_str(
+                        &stackgen::vtl::rejected_response(service, &route.path_checks),
+                    )
+                    .expect("JSON");
+                    assert!(error.is_valid(&answer), "{answer}");
+                }
+                assert!(op["responses"]["500"].is_object(), "{spec}: no 500");
+            }
+            // Every documented operation is a route of the model.
+            let operations: usize = doc["paths"]
+                .as_object()
+                .expect("paths")
+                .values()
+                .map(|item| {
+                    item.as_object()
+                        .expect("item")
+                        .keys()
+                        .filter(|k| *k != "parameters")
+                        .count()
+                })
+                .sum();
+            assert_eq!(operations, service.routes(name.as_str()).len(), "{file}");
+        }
+    }
+    assert_eq!(documents, 3);
+}

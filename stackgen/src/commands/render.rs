@@ -67,6 +67,10 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     std::fs::create_dir_all(&out).map_err(|source| io("cannot create", &out, source))?;
     for (name, text) in &files {
         let path = out.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| io("cannot create", parent, source))?;
+        }
         if drift
             .iter()
             .any(|d| matches!(d, Drift::Missing(p) | Drift::Stale(p, _) if p == name))
@@ -89,8 +93,9 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     Ok(Outcome::Ok)
 }
 
-/// Compares rendered files with the files in `dir` of the kinds rendering writes (`.yaml`,
-/// `.md`, `.toml`): a file of such a kind that the model no longer produces is stale too.
+/// Compares rendered files with the files in `dir` (and the folders under it rendering
+/// writes into) of the kinds rendering writes (`.yaml`, `.md`, `.toml`, `.json`): a file of
+/// such a kind that the model no longer produces is stale too.
 pub fn compare(dir: &Path, files: &[(String, String)]) -> Result<Vec<Drift>, CommandError> {
     let mut drift = Vec::new();
     let mut expected = BTreeSet::new();
@@ -118,19 +123,35 @@ pub fn compare(dir: &Path, files: &[(String, String)]) -> Result<Vec<Drift>, Com
         .iter()
         .filter_map(|(name, _)| Path::new(name).extension()?.to_str())
         .collect();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut extra: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| {
-                let kind = Path::new(n).extension().and_then(|e| e.to_str());
-                kind.is_some_and(|k| kinds.contains(k)) && !expected.contains(n)
-            })
-            .collect();
-        extra.sort();
-        drift.extend(extra.into_iter().map(Drift::Extra));
+    let folders: BTreeSet<&str> = files
+        .iter()
+        .map(|(name, _)| name.rsplit_once('/').map_or("", |(folder, _)| folder))
+        .collect();
+    let mut extra: Vec<String> = Vec::new();
+    for folder in folders {
+        let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
+            continue;
+        };
+        extra.extend(
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| {
+                    let file = e.file_name().to_string_lossy().into_owned();
+                    if folder.is_empty() {
+                        file
+                    } else {
+                        format!("{folder}/{file}")
+                    }
+                })
+                .filter(|n| {
+                    let kind = Path::new(n).extension().and_then(|e| e.to_str());
+                    kind.is_some_and(|k| kinds.contains(k)) && !expected.contains(n)
+                }),
+        );
     }
+    extra.sort();
+    drift.extend(extra.into_iter().map(Drift::Extra));
     Ok(drift)
 }
 

@@ -159,6 +159,7 @@ impl Renderer {
             crate::diagram::OUTPUT.to_string(),
             crate::diagram::architecture(&services),
         ));
+        out.extend(crate::openapi::documents(app));
         out.push((
             crate::samconfig::OUTPUT.to_string(),
             crate::samconfig::render(&app.app.file, &services),
