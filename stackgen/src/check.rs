@@ -1290,6 +1290,7 @@ impl Cx<'_> {
         let what = format!("route `{}`", route.route.value);
         self.check_route_auth(api_name, route, authorizers, &what);
         let schema = self.body_schema(api_name, api, route, &what);
+        self.check_responses(api_name, api, route, &what);
         let sources = self.check_integration(route, &what);
         let cx = RouteCx {
             what: &what,
@@ -1323,6 +1324,39 @@ impl Cx<'_> {
                     RouteAuth::PUBLIC
                 )),
             );
+        }
+    }
+
+    /// Each documented answer has an HTTP status and, when it names one, a model of the API.
+    fn check_responses(&mut self, api_name: &Sp<Name>, api: &Api, route: &Route, what: &str) {
+        for (status, response) in &route.responses {
+            if !(200..=599).contains(&status.value) {
+                self.error(
+                    status.loc,
+                    format!(
+                        "{what}: `{}` is not an HTTP status of an answer (200 to 599)",
+                        status.value
+                    ),
+                    None,
+                );
+            }
+            if let Some(body) = &response.body
+                && !api.models.keys().any(|m| m.value == body.value)
+            {
+                let models: Vec<&str> = api.models.keys().map(|n| n.as_str()).collect();
+                self.error(
+                    body.loc,
+                    format!(
+                        "{what}: answer {} uses undefined model `{body}`",
+                        status.value
+                    ),
+                    Some(crate::suggest::help(
+                        body.as_str(),
+                        models.iter().copied(),
+                        format!("models of `{api_name}`: {}", list(&models)),
+                    )),
+                );
+            }
         }
     }
 

@@ -1213,7 +1213,7 @@ pub struct Api {
     /// Authorizers by name.
     #[serde(default)]
     pub authorizers: BTreeMap<Sp<Name>, Authorizer>,
-    /// Request body models (JSON Schema draft 4) by name.
+    /// Request and response body models (JSON Schema draft 4) by name.
     #[serde(default)]
     pub models: BTreeMap<Sp<Name>, Sp<Json>>,
     /// The stage's request rate limit, for all callers together; by default
@@ -1352,6 +1352,22 @@ pub struct Route {
     pub throttle: Option<Sp<Throttle>>,
     /// The integration.
     pub integration: Sp<Integration>,
+    /// What the route answers, by HTTP status: its API's OpenAPI document lists them, and
+    /// the end-to-end tests hold every answer to them.
+    #[serde(default)]
+    pub responses: BTreeMap<Sp<u16>, RouteResponse>,
+}
+
+/// One answer of a route.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteResponse {
+    /// When it is given.
+    pub description: String,
+    /// A model of the API its body matches; by default none for a 2xx, the error shape
+    /// (`{"message": "..."}`) otherwise.
+    #[serde(default)]
+    pub body: Option<Sp<Name>>,
 }
 
 /// What a route says of its caller's authentication.

@@ -226,6 +226,31 @@ fn operation(route: &Route) -> Json {
         error("Over the stage's or the route's rate limit"),
     );
     responses.insert("500".into(), error("Internal server error"));
+    if !spec.responses.is_empty() {
+        // The model says what the function answers: that replaces the generic ranges.
+        responses.remove("2XX");
+        responses.remove("4XX");
+    }
+    for (status, r) in &spec.responses {
+        let schema = match (&r.body, status.value) {
+            (Some(model), _) => Some(format!("#/components/schemas/{model}")),
+            (None, 400..) => Some(format!("#/components/schemas/{ERROR}")),
+            (None, _) => None,
+        };
+        let description = match responses.get(&status.value.to_string()) {
+            Some(gateway) => format!(
+                "{}; or: {}",
+                r.description,
+                gateway["description"].as_str().unwrap_or_default()
+            ),
+            None => r.description.clone(),
+        };
+        let mut answer = json!({"description": description});
+        if let Some(schema) = schema {
+            answer["content"] = json!({"application/json": {"schema": {"$ref": schema}}});
+        }
+        responses.insert(status.value.to_string(), answer);
+    }
     op.insert("responses".into(), Json::Object(responses));
     Json::Object(op)
 }

@@ -224,7 +224,7 @@ fn diff_flags_each_risk_of_a_model_change_and_fails_only_on_those_asked() {
         )
         // Listing orders is gone from the API.
         .replacen(
-            "      - { route: GET /orders, integration: { function: ListOrdersFunction } }\n",
+            "      - route: GET /orders\n        integration: { function: ListOrdersFunction }\n        responses:\n          200: { description: Every order of the caller, body: OrderList }\n          400: { description: The limit or continuation token cannot be used }\n",
             "",
             1,
         )

@@ -297,7 +297,7 @@ pub async fn call(
         .timeout(Duration::from_secs(30))
         .build()
         .expect("an HTTP client");
-    let mut request = client.request(method, url);
+    let mut request = client.request(method.clone(), url);
     if let Some(token) = token {
         request = request.header("Authorization", token);
     }
@@ -316,9 +316,11 @@ pub async fn call(
         .map(str::to_owned);
     let headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    crate::documented::check(method.as_str(), url, status, &body);
     Response {
         status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        body,
         cors,
         headers,
     }

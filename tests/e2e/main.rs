@@ -2,6 +2,7 @@
 //! queues and buses, with real Cognito tokens from the endpoint (see `helpers.rs`).
 
 mod cli;
+mod documented;
 mod faults;
 mod helpers;
 mod hostile;
