@@ -12,6 +12,16 @@ use crate::model::{Authorizer, Integration, OutputValue, ServiceFile};
 /// The markdown file with every diagram.
 pub const OUTPUT: &str = "architecture.md";
 
+/// Each diagram by name, as a Mermaid code block: `app` (the whole app), then one per
+/// service (by the service's name). Docs pages embed them by these names.
+pub fn diagrams(services: &[&ServiceFile]) -> Vec<(String, String)> {
+    let mut out = vec![("app".to_owned(), flowchart(services, services))];
+    for svc in services {
+        out.push((svc.service.to_string(), flowchart(&[*svc], services)));
+    }
+    out
+}
+
 /// The diagrams of `services`: the app as a whole, then one per service.
 pub fn architecture(services: &[&ServiceFile]) -> String {
     let mut out = String::from(

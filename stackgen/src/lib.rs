@@ -33,6 +33,7 @@ pub mod commands;
 pub mod diag;
 pub mod diagram;
 pub mod diff;
+pub mod embed;
 pub mod enclosing;
 pub mod model;
 pub mod openapi;

@@ -108,6 +108,44 @@ fn render_check_fails_and_names_the_stale_file() {
 }
 
 #[test]
+fn render_keeps_the_diagrams_embedded_in_the_pages_up_to_date() {
+    let tmp = sandbox();
+    common::copy_dir(&common::repo().join("docs"), &tmp.path().join("docs"));
+    let readme = tmp.path().join("README.md");
+    std::fs::copy(common::repo().join("README.md"), &readme).unwrap();
+    let page = tmp.path().join("docs/users.md");
+    let committed = std::fs::read_to_string(&page).unwrap();
+    // A page showing a function the model no longer has.
+    std::fs::write(&page, committed.replace("UsersFunction[", "OldFunction[")).unwrap();
+
+    let out = stackgen(tmp.path(), &["render", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("docs/users.md: an embedded diagram differs from the model"),
+        "{err}"
+    );
+    assert!(!err.contains("README.md"), "{err}");
+
+    let out = stackgen(tmp.path(), &["render"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), committed);
+
+    // A marker naming no diagram is an error naming the page and its line.
+    std::fs::write(
+        &readme,
+        "# x\n\n<!-- stackgen:diagram shop -->\n<!-- /stackgen:diagram -->\n",
+    )
+    .unwrap();
+    let out = stackgen(tmp.path(), &["render", "--check"]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("README.md: line 3: no diagram `shop`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn render_repairs_drift_byte_for_byte() {
     let tmp = sandbox();
     std::fs::remove_dir_all(tmp.path().join("generated")).unwrap();

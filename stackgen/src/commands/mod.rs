@@ -33,6 +33,15 @@ pub enum CommandError {
         /// Where the search started.
         start: String,
     },
+    /// A page's embedded diagram markers cannot be filled.
+    #[error("{path}: {source}")]
+    Embed {
+        /// The page.
+        path: String,
+        /// What is wrong.
+        #[source]
+        source: crate::embed::EmbedError,
+    },
     /// Reading or writing a file failed.
     #[error("{what} `{path}`: {source}")]
     Io {

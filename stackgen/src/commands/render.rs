@@ -52,17 +52,27 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
     let files = renderer.render_all(&app)?;
     let out = layout.generated_dir();
     let drift = compare(&out, &files)?;
+    let pages = stale_pages(&layout.root, &crate::diagram::diagrams(&app.files()))?;
     if args.check {
-        if drift.is_empty() {
+        if drift.is_empty() && pages.is_empty() {
             println!("{} is up to date ({} files)", out.display(), files.len());
             return Ok(Outcome::Ok);
         }
-        eprintln!("error: {} is stale:", out.display());
-        for d in &drift {
-            eprintln!("  {d}");
+        if !drift.is_empty() {
+            eprintln!("error: {} is stale:", out.display());
+            for d in &drift {
+                eprintln!("  {d}");
+            }
+        }
+        for (page, _) in &pages {
+            eprintln!("error: {page}: an embedded diagram differs from the model");
         }
         eprintln!("run `cargo run -p stackgen -- render` and commit the result");
         return Ok(Outcome::Failed);
+    }
+    for (page, text) in &pages {
+        let path = layout.root.join(page);
+        std::fs::write(&path, text).map_err(|source| io("cannot write", &path, source))?;
     }
     std::fs::create_dir_all(&out).map_err(|source| io("cannot create", &out, source))?;
     for (name, text) in &files {
@@ -85,12 +95,52 @@ pub fn run(args: &Args) -> Result<Outcome, CommandError> {
         }
     }
     println!(
-        "rendered {} files into {} ({} changed)",
+        "rendered {} files into {} ({} changed){}",
         files.len(),
         out.display(),
-        drift.len()
+        drift.len(),
+        if pages.is_empty() {
+            String::new()
+        } else {
+            format!("; diagrams updated in {} pages", pages.len())
+        }
     );
     Ok(Outcome::Ok)
+}
+
+/// The pages under `root` (the README and `docs/*.md`) whose embedded diagrams
+/// ([`crate::embed`]) differ from `diagrams`: `(path from root, text with them now)`.
+fn stale_pages(
+    root: &Path,
+    diagrams: &[(String, String)],
+) -> Result<Vec<(String, String)>, CommandError> {
+    let diagrams = diagrams.iter().cloned().collect();
+    let mut pages = vec!["README.md".to_owned()];
+    if let Ok(entries) = std::fs::read_dir(root.join("docs")) {
+        let mut docs: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".md"))
+            .map(|n| format!("docs/{n}"))
+            .collect();
+        docs.sort();
+        pages.extend(docs);
+    }
+    let mut stale = Vec::new();
+    for page in pages {
+        let path = root.join(&page);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let now = crate::embed::embed(&text, &diagrams).map_err(|source| CommandError::Embed {
+            path: page.clone(),
+            source,
+        })?;
+        if now != text {
+            stale.push((page, now));
+        }
+    }
+    Ok(stale)
 }
 
 /// Compares rendered files with the files in `dir` (and the folders under it rendering
