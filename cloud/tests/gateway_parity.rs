@@ -33,8 +33,8 @@ use serde_json::{Map, Value, json};
 use stackgen::model::{Api, Integration, Loc, Name, PutEvents, SendMessage, Sp, ValueSource};
 use stackgen::vtl::{self, CallerSource, PathCheck, Service};
 use stackgen_cloud::gateway::integration::{
-    IntegrationError, PathGuard, PutEventsEntry, RequestValues, SendMessageRequest, answer,
-    check_path, check_sqs_message, put_events_entry, send_message_request,
+    IntegrationError, PathGuards, PutEventsEntry, RequestValues, SendMessageRequest, answer,
+    check_sqs_message, put_events_entry, send_message_request,
 };
 
 const BUS: &str = "local-AddressBus";
@@ -144,13 +144,9 @@ impl Case {
 
     /// What the native gateway makes of the path checks: `Err` when one refuses the request.
     fn guarded(&self) -> Result<(), IntegrationError> {
-        let guards: Vec<PathGuard> = self
-            .checks
-            .iter()
-            .cloned()
-            .map(|c| PathGuard::new(c).expect("the pattern compiles"))
-            .collect();
-        check_path(&guards, self.service(), &self.request.path)
+        PathGuards::new(self.checks.clone())
+            .expect("the patterns compile")
+            .check(self.service(), &self.request.path)
     }
 
     fn evaluator_input(&self) -> Value {

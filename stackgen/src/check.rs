@@ -1543,8 +1543,8 @@ fn check_path_pattern(pattern: &str) -> Result<(), String> {
             "`{pattern}` may not contain `'` or `${{` (write `\\u0027` for a quote)"
         ));
     }
-    check_ecma_regex(pattern)?;
-    check_json_schema(&serde_json::json!({"type": "string", "pattern": pattern}))
+    // The schema's checks include the ECMA syntax check.
+    check_json_schema(&vtl::PathCheck::schema(pattern))
         .map_err(|why| why.replace("at `/pattern`: ", ""))
 }
 

@@ -95,6 +95,14 @@ pub struct PathCheck {
     pub description: String,
 }
 
+impl PathCheck {
+    /// A JSON Schema (draft 4) a value matching `pattern` passes: how `stackgen local` runs
+    /// the pattern, and how the checks make sure it compiles.
+    pub fn schema(pattern: &str) -> serde_json::Value {
+        serde_json::json!({"type": "string", "pattern": pattern})
+    }
+}
+
 /// Where the caller's identity comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallerSource {

@@ -252,7 +252,7 @@ fn path_pattern(param: &str) -> jsonschema::Validator {
         .find(|(name, _)| name.as_str() == param)
         .map(|(_, p)| p.pattern.value.clone())
         .unwrap_or_else(|| panic!("the model checks no path parameter `{param}`"));
-    jsonschema::draft4::new(&json!({"type": "string", "pattern": pattern})).expect("compiles")
+    jsonschema::draft4::new(&stackgen::vtl::PathCheck::schema(&pattern)).expect("compiles")
 }
 
 /// Whether `id` passes `pattern`, and that both outcomes occur among `ids`.

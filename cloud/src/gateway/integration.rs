@@ -207,47 +207,56 @@ pub fn answer(
     }
 }
 
-/// A checked path parameter with its pattern compiled.
-pub struct PathGuard {
-    check: PathCheck,
-    pattern: jsonschema::Validator,
+/// A route's checked path parameters, with their patterns compiled.
+pub struct PathGuards {
+    checks: Vec<PathCheck>,
+    patterns: Vec<jsonschema::Validator>,
 }
 
-impl PathGuard {
-    /// Compiles `check`'s pattern (ECMA 262, anchored: the checks made sure).
-    pub fn new(check: PathCheck) -> Result<Self, String> {
-        let schema = serde_json::json!({"type": "string", "pattern": check.pattern});
-        let pattern = jsonschema::draft4::new(&schema).map_err(|e| e.to_string())?;
-        Ok(PathGuard { check, pattern })
+impl PathGuards {
+    /// Compiles each check's pattern (ECMA 262, anchored: the checks made sure).
+    pub fn new(checks: Vec<PathCheck>) -> Result<Self, String> {
+        let patterns = checks
+            .iter()
+            .map(|c| {
+                jsonschema::draft4::new(&PathCheck::schema(&c.pattern)).map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PathGuards { checks, patterns })
     }
-}
 
-/// Refuses the request as the guarded mapping template makes the service refuse it (a
-/// 4xx, nothing put or sent) when a checked path parameter does not match its pattern.
-pub fn check_path(
-    guards: &[PathGuard],
-    service: Service,
-    path: &BTreeMap<String, String>,
-) -> Result<(), IntegrationError> {
-    for g in guards {
-        let value = path.get(&g.check.param).map_or("", String::as_str);
-        if !g.pattern.is_valid(&Value::String(value.to_owned())) {
-            let (service, operation) = match service {
-                Service::EventBridge => ("EventBridge", "PutEvents"),
-                Service::Sqs => ("SQS", "SendMessage"),
-            };
-            return Err(IntegrationError::Rejected {
-                service,
-                operation,
-                status: 400,
-                message: format!(
-                    "path parameter `{}` does not match `{}`",
-                    g.check.param, g.check.pattern
-                ),
-            });
+    /// The checks, for the route's 400 ([`answer`]).
+    pub fn checks(&self) -> &[PathCheck] {
+        &self.checks
+    }
+
+    /// Refuses the request as the guarded mapping template makes the service refuse it (a
+    /// 4xx, nothing put or sent) when a checked path parameter does not match its pattern.
+    pub fn check(
+        &self,
+        service: Service,
+        path: &BTreeMap<String, String>,
+    ) -> Result<(), IntegrationError> {
+        for (c, pattern) in self.checks.iter().zip(&self.patterns) {
+            let value = path.get(&c.param).map_or("", String::as_str);
+            if !pattern.is_valid(&Value::String(value.to_owned())) {
+                let (service, operation) = match service {
+                    Service::EventBridge => ("EventBridge", "PutEvents"),
+                    Service::Sqs => ("SQS", "SendMessage"),
+                };
+                return Err(IntegrationError::Rejected {
+                    service,
+                    operation,
+                    status: 400,
+                    message: format!(
+                        "path parameter `{}` does not match `{}`",
+                        c.param, c.pattern
+                    ),
+                });
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 impl IntegrationError {
@@ -431,7 +440,7 @@ pub enum ServiceTarget {
         /// The client for the endpoint.
         client: aws_sdk_eventbridge::Client,
         /// Its checked path parameters.
-        guards: Vec<PathGuard>,
+        guards: PathGuards,
     },
     /// SQS `SendMessage` to `queue_url`.
     SendMessage {
@@ -442,7 +451,7 @@ pub enum ServiceTarget {
         /// The client for the endpoint.
         client: aws_sdk_sqs::Client,
         /// Its checked path parameters.
-        guards: Vec<PathGuard>,
+        guards: PathGuards,
     },
 }
 
@@ -456,7 +465,7 @@ impl ServiceTarget {
     }
 
     /// The route's checked path parameters.
-    pub fn guards(&self) -> &[PathGuard] {
+    pub fn guards(&self) -> &PathGuards {
         match self {
             ServiceTarget::PutEvents { guards, .. } | ServiceTarget::SendMessage { guards, .. } => {
                 guards
@@ -464,14 +473,9 @@ impl ServiceTarget {
         }
     }
 
-    /// What the route's 400 says: its path checks.
-    pub fn checks(&self) -> Vec<PathCheck> {
-        self.guards().iter().map(|g| g.check.clone()).collect()
-    }
-
     /// Builds the request the rendered request template makes for `values` and sends it.
     pub async fn send(&self, values: &RequestValues<'_>) -> Result<(), IntegrationError> {
-        check_path(self.guards(), self.service(), values.path)?;
+        self.guards().check(self.service(), values.path)?;
         match self {
             ServiceTarget::PutEvents {
                 spec, bus, client, ..

@@ -458,17 +458,12 @@ fn build(
             service,
         };
         let guards = || {
-            path_checks
-                .iter()
-                .cloned()
-                .map(integration::PathGuard::new)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|why| GatewayError::Model {
-                    api: name.to_owned(),
-                    route: route_name.clone(),
-                    name: "path_parameters".into(),
-                    why,
-                })
+            integration::PathGuards::new(path_checks.clone()).map_err(|why| GatewayError::Model {
+                api: name.to_owned(),
+                route: route_name.clone(),
+                name: "path_parameters".into(),
+                why,
+            })
         };
         let target = match &route.integration.value {
             Integration::Function(f) => Target::Function(function(f.as_str())),
@@ -623,7 +618,7 @@ fn integration_response(
             tracing::warn!(api = %gw.name, route = %route.spec, error.cause_chain = ?error, "service integration failed");
         }
     }
-    let (status, body) = integration::answer(target.service(), &target.checks(), outcome);
+    let (status, body) = integration::answer(target.service(), target.guards().checks(), outcome);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(status, body, request_id)
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::expr::{get_att, r, sub};
 use crate::app::Function;
-use crate::model::Json;
+use crate::model::{Json, Rollout};
 
 /// The functions of a template called through their alias.
 pub(super) struct Callees(BTreeSet<String>);
@@ -31,7 +31,7 @@ impl Callees {
     fn qualified(&self, function: &str) -> Option<String> {
         self.0
             .contains(function)
-            .then(|| format!("{function}Alias{}", crate::model::Rollout::ALIAS))
+            .then(|| format!("{function}Alias{}", Rollout::ALIAS))
     }
 
     /// The ARN to invoke: a rule target's `Arn`.
@@ -60,13 +60,10 @@ impl Callees {
     }
 }
 
-/// SAM's properties publishing a new version behind the alias and shifting traffic to it,
-/// rolled back when one of `alarms` fires; none without a rollout.
-pub(super) fn rollout(f: &Function, alarms: &[String]) -> Option<(Json, Json)> {
-    let rollout = f.rollout?;
+/// SAM's properties of a function with `rollout`: a new version published behind the
+/// alias, and traffic shifted to it, rolled back when one of `alarms` fires.
+pub(super) fn publish(props: &mut Json, rollout: Rollout, alarms: &[String]) {
     let alarms: Vec<Json> = alarms.iter().map(|a| r(a)).collect();
-    Some((
-        json!(crate::model::Rollout::ALIAS),
-        json!({"Type": rollout.as_str(), "Alarms": alarms}),
-    ))
+    props["AutoPublishAlias"] = json!(Rollout::ALIAS);
+    props["DeploymentPreference"] = json!({"Type": rollout.as_str(), "Alarms": alarms});
 }

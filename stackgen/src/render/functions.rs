@@ -43,7 +43,7 @@ pub(super) fn functions<'a>(
             log_group_skips: None,
             name: f.name.clone(),
             binary: f.krate.clone(),
-            properties: cfn(properties(f, &rollback_alarms(svc, &f.name))),
+            properties: cfn(properties(svc, f)),
             log_group: cfn(json!({
                 "LogGroupName": sub(format!("/aws/lambda/${{{}}}", f.name)),
                 "RetentionInDays": f.log_retention_days,
@@ -95,7 +95,7 @@ fn environment(f: &Function) -> BTreeMap<&str, Json> {
     env
 }
 
-fn properties(f: &Function, rollback_alarms: &[String]) -> Json {
+fn properties(svc: &ServiceFile, f: &Function) -> Json {
     let env = environment(f);
     let mut props = json!({
         "Description": f.description,
@@ -115,9 +115,8 @@ fn properties(f: &Function, rollback_alarms: &[String]) -> Json {
     if let Some(q) = &f.dead_letter_queue {
         props["DeadLetterQueue"] = json!({"Type": "SQS", "TargetArn": get_att(q, "Arn")});
     }
-    if let Some((alias, preference)) = callees::rollout(f, rollback_alarms) {
-        props["AutoPublishAlias"] = alias;
-        props["DeploymentPreference"] = preference;
+    if let Some(rollout) = f.rollout {
+        callees::publish(&mut props, rollout, &rollback_alarms(svc, &f.name));
     }
     props
 }
