@@ -19,6 +19,7 @@ export PATH="$venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 build_dir="$target_dir/sam-build-bench"
+mkdir -p "$target_dir"
 
 # A change that compiles to the same program but that cargo must rebuild: one line
 # appended to a source file of the crate. On exit the file gets back the bytes it had

@@ -24,6 +24,11 @@ if [ -n "$heavy" ]; then
   exit 1
 fi
 
+step "the handler crates share their dependency builds"
+# `sam build` resolves each handler crate alone: one feature apart and it compiles the
+# AWS SDK once per crate. handlers/deps asks for the union.
+python3 "$root/scripts/check_shared_builds.py"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
