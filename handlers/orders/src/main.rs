@@ -61,7 +61,7 @@ async fn main() -> Result<(), Error> {
 /// CreateOrderFunction: its idempotency record and its metrics besides the orders table.
 async fn create_order() -> Result<(), Error> {
     let config = CreateConfig::from_env()?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config().await);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config()?);
     let idempotency = IdempotencyConfig {
         ttl: config.idempotency_ttl,
         ..IdempotencyConfig::default()
@@ -88,7 +88,7 @@ async fn create_order() -> Result<(), Error> {
 /// Get, list, edit and cancel: the orders table and the clock, one route each.
 async fn existing_orders(route: Route) -> Result<(), Error> {
     let config = OrdersConfig::from_env()?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config().await);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config()?);
     let svc = Orders::new(
         OrderStore::new(dynamodb, config.orders_table),
         Arc::new(SystemClock),

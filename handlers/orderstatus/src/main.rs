@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     handler_common::logging::init_tracing();
     bootstrap::select(&[("update-order-status", ())])?;
     let table = handler_common::env_var("ORDERS_TABLE")?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config().await);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config()?);
     let store = StatusStore::new(dynamodb, table);
     let store = &store;
     lambda_runtime::run(service_fn(move |event| orderstatus::handle(store, event))).await

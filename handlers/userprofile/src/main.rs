@@ -47,11 +47,11 @@ async fn main() -> Result<(), Error> {
     handler_common::logging::init_tracing();
     let function = bootstrap::select(&FUNCTIONS)?;
     let dynamodb =
-        || async { aws_sdk_dynamodb::Client::new(&handler_common::aws::load_config().await) };
+        || handler_common::aws::load_config().map(|sdk| aws_sdk_dynamodb::Client::new(&sdk));
     match function {
         Function::AddAddress | Function::EditAddress | Function::DeleteAddress => {
             let table = handler_common::env_var(ADDRESS_TABLE_ENV)?;
-            let table = &AddressTable::new(dynamodb().await, table);
+            let table = &AddressTable::new(dynamodb()?, table);
             match function {
                 Function::AddAddress => {
                     lambda_runtime::run(service_fn(
@@ -77,7 +77,7 @@ async fn main() -> Result<(), Error> {
         }
         Function::ListAddresses => {
             let table = handler_common::env_var(ADDRESS_TABLE_ENV)?;
-            let table = &AddressTable::new(dynamodb().await, table);
+            let table = &AddressTable::new(dynamodb()?, table);
             lambda_http::run(lambda_http::service_fn(move |req| async move {
                 Ok::<_, Infallible>(list_addresses(table, req).await)
             }))
@@ -85,7 +85,7 @@ async fn main() -> Result<(), Error> {
         }
         Function::ListFavorites => {
             let table = handler_common::env_var(FAVORITES_TABLE_ENV)?;
-            let table = &FavoritesTable::new(dynamodb().await, table);
+            let table = &FavoritesTable::new(dynamodb()?, table);
             lambda_http::run(lambda_http::service_fn(move |req| async move {
                 Ok::<_, Infallible>(list_favorites(table, req).await)
             }))
@@ -93,7 +93,7 @@ async fn main() -> Result<(), Error> {
         }
         Function::FavoritesConsumer => {
             let table = handler_common::env_var(FAVORITES_TABLE_ENV)?;
-            let table = &FavoritesTable::new(dynamodb().await, table);
+            let table = &FavoritesTable::new(dynamodb()?, table);
             let metrics = &Metrics::new(
                 handler_common::env_var("METRICS_NAMESPACE")?,
                 handler_common::env_var("SERVICE_NAME")?,

@@ -33,8 +33,8 @@ async fn main() -> Result<(), Error> {
 
 async fn users() -> Result<(), Error> {
     let config = UsersConfig::from_env()?;
-    // aws-config honours AWS_ENDPOINT_URL, which is how local runs reach moto.
-    let sdk = handler_common::aws::load_config().await;
+    // AWS_ENDPOINT_URL is how local runs reach moto.
+    let sdk = handler_common::aws::load_config()?;
     let store = DynamoUserStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table);
     lambda_http::run(service_fn(|req| async {
         Ok::<_, std::convert::Infallible>(users::api::handle(&store, req).await)
